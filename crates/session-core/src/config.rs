@@ -1,0 +1,391 @@
+use std::fmt;
+use std::time::Duration;
+
+use cookie::SameSite;
+
+use crate::ConfigError;
+
+/// The shortest secret accepted, in bytes.
+pub const MIN_SECRET_BYTES: usize = 32;
+
+/// Settings for the built-in drivers and the manager.
+///
+/// Build one with the `with_*` methods or read one from the environment with
+/// [`SessionConfig::from_env`].
+///
+/// | variable | meaning | default |
+/// | --- | --- | --- |
+/// | `SESSION_DRIVER` | the default driver: `memory`, `cookie`, `redis`, or a custom one | `memory` |
+/// | `SESSION_SECRET` | the cookie driver's secret, ≥ 32 bytes | none (the cookie driver is then off) |
+/// | `SESSION_PREVIOUS_SECRETS` | comma-separated older secrets, still accepted for reading | none |
+/// | `SESSION_LIFETIME` | idle lifetime: seconds, or a number with `s`, `m`, `h`, `d` | `2h` |
+/// | `SESSION_COOKIE_SECURE` | send cookies over HTTPS only (`true`/`false`) | `true` |
+/// | `SESSION_SAME_SITE` | `lax`, `strict` or `none` | `lax` |
+/// | `SESSION_COOKIE_NAME` | the cookie holding a session id (memory, redis) | `session_id` |
+/// | `SESSION_MAX_SESSIONS` | the memory driver's bound | `100000` |
+/// | `REDIS_URL` | for the redis driver | `redis://127.0.0.1:6379` |
+///
+/// ```
+/// use std::time::Duration;
+/// use session_core::SessionConfig;
+///
+/// let config = SessionConfig::from_lookup(|var| match var {
+///     "SESSION_DRIVER" => Some("cookie".into()),
+///     "SESSION_SECRET" => Some("x".repeat(48)),
+///     "SESSION_LIFETIME" => Some("30m".into()),
+///     _ => None,
+/// })
+/// .unwrap();
+/// assert_eq!(config.driver(), "cookie");
+/// assert_eq!(config.lifetime(), Duration::from_secs(1800));
+/// assert!(config.cookie_secure());
+/// ```
+#[derive(Clone)]
+pub struct SessionConfig {
+    driver: String,
+    secret: Option<Vec<u8>>,
+    previous_secrets: Vec<Vec<u8>>,
+    lifetime: Duration,
+    cookie_secure: bool,
+    same_site: SameSite,
+    cookie_path: String,
+    id_cookie_name: String,
+    max_sessions: usize,
+    redis_url: String,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        SessionConfig {
+            driver: "memory".to_owned(),
+            secret: None,
+            previous_secrets: Vec::new(),
+            lifetime: Duration::from_secs(2 * 60 * 60),
+            cookie_secure: true,
+            same_site: SameSite::Lax,
+            cookie_path: "/".to_owned(),
+            id_cookie_name: "session_id".to_owned(),
+            max_sessions: 100_000,
+            redis_url: "redis://127.0.0.1:6379".to_owned(),
+        }
+    }
+}
+
+impl SessionConfig {
+    /// Reads the configuration from the process environment (see the table above).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|var| std::env::var(var).ok())
+    }
+
+    /// Reads the configuration through `lookup` (for tests, or other sources of settings).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let mut config = Self::default();
+        if let Some(driver) = lookup("SESSION_DRIVER") {
+            config = config.with_driver(driver.trim());
+        }
+        if let Some(secret) = lookup("SESSION_SECRET") {
+            config = config.with_secret_named("SESSION_SECRET", secret.as_bytes())?;
+        }
+        if let Some(list) = lookup("SESSION_PREVIOUS_SECRETS") {
+            for (i, secret) in list
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .enumerate()
+            {
+                let which = format!("entry {} of SESSION_PREVIOUS_SECRETS", i + 1);
+                check_secret(&which, secret.as_bytes())?;
+                config.previous_secrets.push(secret.as_bytes().to_vec());
+            }
+        }
+        if let Some(text) = lookup("SESSION_LIFETIME") {
+            config.lifetime = parse_duration(&text).ok_or(ConfigError::InvalidValue {
+                var: "SESSION_LIFETIME",
+                value: text,
+                expected: "a positive number of seconds, or a number followed by s, m, h or d",
+            })?;
+        }
+        if let Some(text) = lookup("SESSION_COOKIE_SECURE") {
+            config.cookie_secure = match text.trim().to_ascii_lowercase().as_str() {
+                "1" | "true" | "yes" | "on" => true,
+                "0" | "false" | "no" | "off" => false,
+                _ => {
+                    return Err(ConfigError::InvalidValue {
+                        var: "SESSION_COOKIE_SECURE",
+                        value: text,
+                        expected: "true or false",
+                    });
+                }
+            };
+        }
+        if let Some(text) = lookup("SESSION_SAME_SITE") {
+            config.same_site = match text.trim().to_ascii_lowercase().as_str() {
+                "lax" => SameSite::Lax,
+                "strict" => SameSite::Strict,
+                "none" => SameSite::None,
+                _ => {
+                    return Err(ConfigError::InvalidValue {
+                        var: "SESSION_SAME_SITE",
+                        value: text,
+                        expected: "lax, strict or none",
+                    });
+                }
+            };
+        }
+        if let Some(name) = lookup("SESSION_COOKIE_NAME") {
+            config.id_cookie_name = name.trim().to_owned();
+        }
+        if let Some(text) = lookup("SESSION_MAX_SESSIONS") {
+            config.max_sessions =
+                text.trim()
+                    .parse()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or(ConfigError::InvalidValue {
+                        var: "SESSION_MAX_SESSIONS",
+                        value: text,
+                        expected: "a positive whole number",
+                    })?;
+        }
+        if let Some(url) = lookup("REDIS_URL") {
+            config.redis_url = url.trim().to_owned();
+        }
+        Ok(config)
+    }
+
+    /// Names the default driver.
+    pub fn with_driver(mut self, driver: impl Into<String>) -> Self {
+        self.driver = driver.into();
+        self
+    }
+
+    /// Sets the secret the cookie driver derives its key from (≥ 32 bytes).
+    pub fn with_secret(self, secret: impl AsRef<[u8]>) -> Result<Self, ConfigError> {
+        self.with_secret_named("the session secret", secret.as_ref())
+    }
+
+    fn with_secret_named(mut self, which: &str, secret: &[u8]) -> Result<Self, ConfigError> {
+        check_secret(which, secret)?;
+        self.secret = Some(secret.to_vec());
+        Ok(self)
+    }
+
+    /// Adds an older secret: cookies made with it are still read (and
+    /// re-written under the current secret). Remove it once the session
+    /// lifetime has passed since the rotation.
+    pub fn with_previous_secret(mut self, secret: impl AsRef<[u8]>) -> Result<Self, ConfigError> {
+        check_secret("a previous session secret", secret.as_ref())?;
+        self.previous_secrets.push(secret.as_ref().to_vec());
+        Ok(self)
+    }
+
+    /// Sets the idle lifetime of a session.
+    pub fn with_lifetime(mut self, lifetime: Duration) -> Self {
+        self.lifetime = lifetime;
+        self
+    }
+
+    /// Sets whether cookies carry `Secure` (HTTPS only). Turn it off only for
+    /// local development over plain http.
+    pub fn with_cookie_secure(mut self, secure: bool) -> Self {
+        self.cookie_secure = secure;
+        self
+    }
+
+    /// Sets the cookies' `SameSite` attribute.
+    pub fn with_same_site(mut self, same_site: SameSite) -> Self {
+        self.same_site = same_site;
+        self
+    }
+
+    /// Sets the cookies' `Path` (default `/`).
+    pub fn with_cookie_path(mut self, path: impl Into<String>) -> Self {
+        self.cookie_path = path.into();
+        self
+    }
+
+    /// Sets the name of the cookie that carries a session id.
+    pub fn with_id_cookie_name(mut self, name: impl Into<String>) -> Self {
+        self.id_cookie_name = name.into();
+        self
+    }
+
+    /// Sets the memory driver's maximum number of sessions.
+    pub fn with_max_sessions(mut self, max: usize) -> Self {
+        self.max_sessions = max.max(1);
+        self
+    }
+
+    /// Sets the Redis URL for the redis driver.
+    pub fn with_redis_url(mut self, url: impl Into<String>) -> Self {
+        self.redis_url = url.into();
+        self
+    }
+
+    /// The default driver's name.
+    pub fn driver(&self) -> &str {
+        &self.driver
+    }
+
+    /// The current secret.
+    pub fn secret(&self) -> Option<&[u8]> {
+        self.secret.as_deref()
+    }
+
+    /// The older secrets, still accepted for reading.
+    pub fn previous_secrets(&self) -> impl Iterator<Item = &[u8]> {
+        self.previous_secrets.iter().map(Vec::as_slice)
+    }
+
+    /// The idle lifetime of a session.
+    pub fn lifetime(&self) -> Duration {
+        self.lifetime
+    }
+
+    /// Whether cookies carry `Secure`.
+    pub fn cookie_secure(&self) -> bool {
+        self.cookie_secure
+    }
+
+    /// The cookies' `SameSite`.
+    pub fn same_site(&self) -> SameSite {
+        self.same_site
+    }
+
+    /// The cookies' `Path`.
+    pub fn cookie_path(&self) -> &str {
+        &self.cookie_path
+    }
+
+    /// The name of the cookie carrying a session id.
+    pub fn id_cookie_name(&self) -> &str {
+        &self.id_cookie_name
+    }
+
+    /// The memory driver's maximum number of sessions.
+    pub fn max_sessions(&self) -> usize {
+        self.max_sessions
+    }
+
+    /// The Redis URL.
+    pub fn redis_url(&self) -> &str {
+        &self.redis_url
+    }
+}
+
+impl fmt::Debug for SessionConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionConfig")
+            .field("driver", &self.driver)
+            .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
+            .field("previous_secrets", &self.previous_secrets.len())
+            .field("lifetime", &self.lifetime)
+            .field("cookie_secure", &self.cookie_secure)
+            .field("same_site", &self.same_site)
+            .field("cookie_path", &self.cookie_path)
+            .field("id_cookie_name", &self.id_cookie_name)
+            .field("max_sessions", &self.max_sessions)
+            .field("redis_url", &self.redis_url)
+            .finish()
+    }
+}
+
+fn check_secret(which: &str, secret: &[u8]) -> Result<(), ConfigError> {
+    if secret.len() < MIN_SECRET_BYTES {
+        return Err(ConfigError::SecretTooShort {
+            which: which.to_owned(),
+            len: secret.len(),
+        });
+    }
+    Ok(())
+}
+
+fn parse_duration(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => text.split_at(i),
+        None => (text, "s"),
+    };
+    let n: u64 = number.parse().ok().filter(|n| *n > 0)?;
+    let secs = match unit.trim() {
+        "s" => n,
+        "m" => n.checked_mul(60)?,
+        "h" => n.checked_mul(3600)?,
+        "d" => n.checked_mul(86400)?,
+        _ => return None,
+    };
+    Some(Duration::from_secs(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lookup<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |var| {
+            vars.iter()
+                .find(|(k, _)| *k == var)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn reads_every_variable() {
+        let secret = "s".repeat(32);
+        let old = "o".repeat(40);
+        let prev = format!("{old}, {secret}");
+        let config = SessionConfig::from_lookup(lookup(&[
+            ("SESSION_DRIVER", "redis"),
+            ("SESSION_SECRET", &secret),
+            ("SESSION_PREVIOUS_SECRETS", &prev),
+            ("SESSION_LIFETIME", "90"),
+            ("SESSION_COOKIE_SECURE", "false"),
+            ("SESSION_SAME_SITE", "Strict"),
+            ("SESSION_COOKIE_NAME", "sid"),
+            ("SESSION_MAX_SESSIONS", "7"),
+            ("REDIS_URL", "redis://example:1"),
+        ]))
+        .expect("valid");
+        assert_eq!(config.driver(), "redis");
+        assert_eq!(config.secret(), Some(secret.as_bytes()));
+        assert_eq!(config.previous_secrets().count(), 2);
+        assert_eq!(config.lifetime(), Duration::from_secs(90));
+        assert!(!config.cookie_secure());
+        assert_eq!(config.same_site(), SameSite::Strict);
+        assert_eq!(config.id_cookie_name(), "sid");
+        assert_eq!(config.max_sessions(), 7);
+        assert_eq!(config.redis_url(), "redis://example:1");
+        assert!(
+            !format!("{config:?}").contains(&secret),
+            "Debug must not show secrets"
+        );
+    }
+
+    #[test]
+    fn rejects_bad_values_naming_the_variable() {
+        let short = SessionConfig::from_lookup(lookup(&[("SESSION_SECRET", "too short")]));
+        let message = short.expect_err("short secret").to_string();
+        assert!(message.contains("SESSION_SECRET is 9 bytes"), "{message}");
+        assert!(message.contains("openssl rand"), "{message}");
+        for (var, value) in [
+            ("SESSION_LIFETIME", "soon"),
+            ("SESSION_LIFETIME", "0"),
+            ("SESSION_LIFETIME", "5y"),
+            ("SESSION_COOKIE_SECURE", "maybe"),
+            ("SESSION_SAME_SITE", "sometimes"),
+            ("SESSION_MAX_SESSIONS", "-1"),
+        ] {
+            let err = SessionConfig::from_lookup(lookup(&[(var, value)])).expect_err(var);
+            assert!(err.to_string().starts_with(var), "{err}");
+        }
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("15m"), Some(Duration::from_secs(900)));
+        assert_eq!(parse_duration("2h"), Some(Duration::from_secs(7200)));
+        assert_eq!(parse_duration("1d"), Some(Duration::from_secs(86400)));
+        assert_eq!(parse_duration(""), None);
+        assert_eq!(parse_duration("m"), None);
+    }
+}

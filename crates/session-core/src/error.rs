@@ -1,0 +1,156 @@
+use std::error::Error as StdError;
+
+/// A boxed error from a driver's backing store (Redis, a database, ...).
+pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
+
+/// What went wrong while using a session.
+///
+/// Every variant says what to do about it; the underlying error, where there is
+/// one, is kept as [`source`](std::error::Error::source).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SessionError {
+    /// The value for `key` is too large for the driver that stores it.
+    #[error(
+        "the value for session key `{key}` needs {size} bytes but the `{driver}` driver allows at most {limit}; \
+         store less under this key, or move large data to the memory or redis driver"
+    )]
+    ValueTooLarge {
+        /// The session or flash key.
+        key: String,
+        /// The size the value would take (for the cookie driver: the whole `Set-Cookie` line).
+        size: usize,
+        /// The driver's limit.
+        limit: usize,
+        /// The driver's name.
+        driver: &'static str,
+    },
+
+    /// A value could not be turned into JSON (for example a map with non-string keys).
+    #[error("the value for session key `{key}` cannot be stored as JSON: {source}")]
+    Serialize {
+        /// The session or flash key.
+        key: String,
+        /// The JSON error.
+        #[source]
+        source: serde_json::Error,
+    },
+
+    /// A stored value could not be read as the type asked for by [`Session::get_as`](crate::Session::get_as).
+    #[error("the value under session key `{key}` is not a `{type_name}`: {source}")]
+    Deserialize {
+        /// The session or flash key.
+        key: String,
+        /// The Rust type that was asked for.
+        type_name: &'static str,
+        /// The JSON error.
+        #[source]
+        source: serde_json::Error,
+    },
+
+    /// [`RequestSessions::driver`](crate::RequestSessions::driver) named a driver the manager does not have.
+    #[error(
+        "no session driver named `{name}` is configured (configured: {known}); register it with SessionManagerBuilder::driver"
+    )]
+    UnknownDriver {
+        /// The name asked for.
+        name: String,
+        /// The names that are configured, comma separated.
+        known: String,
+    },
+
+    /// The session was already saved; changes after [`RequestSessions::finish`](crate::RequestSessions::finish) would be lost.
+    #[error(
+        "the session of the `{driver}` driver was already saved for this request; change it before the response is finished"
+    )]
+    AlreadySaved {
+        /// The driver's name.
+        driver: String,
+    },
+
+    /// The driver's backing store failed (Redis unreachable, a timeout, ...).
+    ///
+    /// The HTTP layer answers such a request with 503 by default.
+    #[error("the `{driver}` session store failed: {source}")]
+    Backend {
+        /// The driver's name.
+        driver: String,
+        /// What the store reported.
+        #[source]
+        source: BoxError,
+    },
+}
+
+impl SessionError {
+    /// A [`SessionError::Backend`] for a driver's own store errors.
+    pub fn backend(driver: impl Into<String>, source: impl Into<BoxError>) -> Self {
+        SessionError::Backend {
+            driver: driver.into(),
+            source: source.into(),
+        }
+    }
+
+    /// True when the error is the store's fault rather than the application's
+    /// (worth a 503 and a retry, not a 500).
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, SessionError::Backend { .. })
+    }
+}
+
+/// A configuration mistake, reported when the [`SessionManager`](crate::SessionManager)
+/// is built, so that it stops the application at start-up instead of failing
+/// its first request.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The default driver is not one of the configured drivers.
+    #[error(
+        "SESSION_DRIVER is `{name}`, but no driver of that name is configured (configured: {known})"
+    )]
+    UnknownDriver {
+        /// The name asked for.
+        name: String,
+        /// The names that are configured, comma separated.
+        known: String,
+    },
+
+    /// The cookie driver needs a secret.
+    #[error(
+        "the cookie driver needs a secret: set SESSION_SECRET to at least 32 random bytes, \
+         for example the output of `openssl rand -base64 48`"
+    )]
+    MissingSecret,
+
+    /// A secret is too short to derive a key from safely.
+    #[error(
+        "{which} is {len} bytes long; it must be at least 32 bytes of random data \
+         (make one with `openssl rand -base64 48`)"
+    )]
+    SecretTooShort {
+        /// Which secret (`SESSION_SECRET` or an entry of `SESSION_PREVIOUS_SECRETS`).
+        which: String,
+        /// Its length in bytes.
+        len: usize,
+    },
+
+    /// An environment variable holds a value that cannot be used.
+    #[error("{var}={value:?} is not valid: expected {expected}")]
+    InvalidValue {
+        /// The variable.
+        var: &'static str,
+        /// What it holds.
+        value: String,
+        /// What it may hold.
+        expected: &'static str,
+    },
+
+    /// A driver failed to start (for example Redis unreachable at start-up).
+    #[error("the `{driver}` session driver could not start: {source}")]
+    Driver {
+        /// The driver's name.
+        driver: String,
+        /// Why.
+        #[source]
+        source: BoxError,
+    },
+}

@@ -1,0 +1,284 @@
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+
+use cookie::Cookie;
+use http::StatusCode;
+use parking_lot::Mutex;
+
+use crate::{
+    ConfigError, CookieDriver, MemoryDriver, RequestContext, Session, SessionConfig, SessionDriver,
+    SessionError,
+};
+
+/// The configured drivers, by name, and which one is the default.
+///
+/// Build it once at start-up and share it (it is a cheap `Arc` handle). Each
+/// request gets its sessions through [`SessionManager::request`].
+///
+/// ```
+/// # fn main() -> Result<(), session_core::ConfigError> {
+/// use session_core::{SessionConfig, SessionManager};
+///
+/// let config = SessionConfig::default()
+///     .with_driver("cookie")
+///     .with_secret("a secret of at least thirty-two bytes, from a vault")?;
+/// let manager = SessionManager::from_config(&config)?;
+/// assert_eq!(manager.default_driver(), "cookie");
+/// assert_eq!(manager.driver_names(), ["cookie", "memory"]);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct SessionManager {
+    inner: Arc<ManagerInner>,
+}
+
+struct ManagerInner {
+    drivers: BTreeMap<String, (Arc<str>, Arc<dyn SessionDriver>)>,
+    default: Arc<str>,
+}
+
+impl SessionManager {
+    /// A builder holding the memory driver (with its defaults) as `memory`,
+    /// which is the default driver unless another is named.
+    pub fn builder() -> SessionManagerBuilder {
+        SessionManagerBuilder {
+            drivers: BTreeMap::from([(
+                "memory".to_owned(),
+                Arc::new(MemoryDriver::default()) as Arc<dyn SessionDriver>,
+            )]),
+            default: None,
+        }
+    }
+
+    /// A builder with the drivers `config` describes: `memory`, and `cookie`
+    /// when a secret is set. Add drivers that live in other crates (such as
+    /// `redis`) before [`build`](SessionManagerBuilder::build).
+    pub fn builder_from_config(
+        config: &SessionConfig,
+    ) -> Result<SessionManagerBuilder, ConfigError> {
+        let mut builder = Self::builder()
+            .driver("memory", MemoryDriver::from_config(config))
+            .default_driver(config.driver());
+        if config.secret().is_some() || config.driver() == "cookie" {
+            builder = builder.driver("cookie", CookieDriver::from_config(config)?);
+        }
+        Ok(builder)
+    }
+
+    /// [`builder_from_config`](Self::builder_from_config), built.
+    pub fn from_config(config: &SessionConfig) -> Result<Self, ConfigError> {
+        Self::builder_from_config(config)?.build()
+    }
+
+    /// The sessions of one request. Nothing is loaded until asked for.
+    pub fn request(&self, request: RequestContext) -> RequestSessions {
+        RequestSessions {
+            inner: Arc::new(RequestInner {
+                manager: self.clone(),
+                request,
+                loaded: Mutex::new(Vec::new()),
+            }),
+        }
+    }
+
+    /// The name of the default driver (the one templates see).
+    pub fn default_driver(&self) -> &str {
+        &self.inner.default
+    }
+
+    /// The names of all configured drivers, sorted.
+    pub fn driver_names(&self) -> Vec<&str> {
+        self.inner.drivers.keys().map(String::as_str).collect()
+    }
+
+    /// The driver registered under `name`.
+    pub fn get_driver(&self, name: &str) -> Option<Arc<dyn SessionDriver>> {
+        self.inner.drivers.get(name).map(|(_, d)| d.clone())
+    }
+
+    fn lookup(&self, name: &str) -> Result<&(Arc<str>, Arc<dyn SessionDriver>), SessionError> {
+        self.inner
+            .drivers
+            .get(name)
+            .ok_or_else(|| SessionError::UnknownDriver {
+                name: name.to_owned(),
+                known: self.driver_names().join(", "),
+            })
+    }
+}
+
+impl fmt::Debug for SessionManager {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionManager")
+            .field("drivers", &self.driver_names())
+            .field("default", &self.default_driver())
+            .finish()
+    }
+}
+
+/// Builds a [`SessionManager`]; see [`SessionManager::builder`].
+pub struct SessionManagerBuilder {
+    drivers: BTreeMap<String, Arc<dyn SessionDriver>>,
+    default: Option<String>,
+}
+
+impl SessionManagerBuilder {
+    /// Registers `driver` under `name`, replacing a driver of that name.
+    pub fn driver(mut self, name: impl Into<String>, driver: impl SessionDriver) -> Self {
+        self.drivers.insert(name.into(), Arc::new(driver));
+        self
+    }
+
+    /// Registers a shared driver under `name`.
+    pub fn shared_driver(
+        mut self,
+        name: impl Into<String>,
+        driver: Arc<dyn SessionDriver>,
+    ) -> Self {
+        self.drivers.insert(name.into(), driver);
+        self
+    }
+
+    /// Names the default driver (`memory` if never called).
+    pub fn default_driver(mut self, name: impl Into<String>) -> Self {
+        self.default = Some(name.into());
+        self
+    }
+
+    /// Checks that the default driver exists and builds the manager.
+    pub fn build(self) -> Result<SessionManager, ConfigError> {
+        let default = self.default.unwrap_or_else(|| "memory".to_owned());
+        if !self.drivers.contains_key(&default) {
+            return Err(ConfigError::UnknownDriver {
+                name: default,
+                known: self.drivers.keys().cloned().collect::<Vec<_>>().join(", "),
+            });
+        }
+        let drivers = self
+            .drivers
+            .into_iter()
+            .map(|(name, driver)| {
+                let shared: Arc<str> = Arc::from(name.as_str());
+                (name, (shared, driver))
+            })
+            .collect::<BTreeMap<_, _>>();
+        let default = drivers[&default].0.clone();
+        Ok(SessionManager {
+            inner: Arc::new(ManagerInner { drivers, default }),
+        })
+    }
+}
+
+/// The sessions of one request, loaded driver by driver on first use.
+///
+/// A cheap handle: clones share the loaded sessions. Integrations create one
+/// per request with [`SessionManager::request`], hand it to the handler and the
+/// templates, and call [`finish`](Self::finish) with the response status.
+#[derive(Clone)]
+pub struct RequestSessions {
+    inner: Arc<RequestInner>,
+}
+
+struct RequestInner {
+    manager: SessionManager,
+    request: RequestContext,
+    loaded: Mutex<Vec<(Arc<str>, Session)>>,
+}
+
+impl RequestSessions {
+    /// The session on the default driver.
+    pub async fn session(&self) -> Result<Session, SessionError> {
+        let name = self.inner.manager.inner.default.clone();
+        self.driver(&name).await
+    }
+
+    /// The session on the driver named `name` (Masonite's `SessionManager.driver('cookie')`).
+    /// Switching driver does not change what templates see: they use the default.
+    pub async fn driver(&self, name: &str) -> Result<Session, SessionError> {
+        if let Some(session) = self.loaded(name) {
+            return Ok(session);
+        }
+        let (shared_name, driver) = self.inner.manager.lookup(name)?.clone();
+        let loaded = driver.load(&self.inner.request).await?;
+        let mut sessions = self.inner.loaded.lock();
+        // Two concurrent first uses in one request: the first one loaded wins.
+        if let Some((_, session)) = sessions.iter().find(|(n, _)| &**n == name) {
+            return Ok(session.clone());
+        }
+        let session = Session::from_loaded(shared_name.clone(), driver, loaded);
+        sessions.push((shared_name, session.clone()));
+        Ok(session)
+    }
+
+    /// The session on `name` if this request already loaded it.
+    pub fn loaded(&self, name: &str) -> Option<Session> {
+        let sessions = self.inner.loaded.lock();
+        sessions
+            .iter()
+            .find(|(n, _)| &**n == name)
+            .map(|(_, s)| s.clone())
+    }
+
+    /// The default driver's session, if this request already loaded it.
+    pub fn loaded_default(&self) -> Option<Session> {
+        self.loaded(self.inner.manager.default_driver())
+    }
+
+    /// The manager these sessions come from.
+    pub fn manager(&self) -> &SessionManager {
+        &self.inner.manager
+    }
+
+    /// The request the sessions belong to.
+    pub fn request(&self) -> &RequestContext {
+        &self.inner.request
+    }
+
+    /// Ends the request: applies the flash rule for the response `status`
+    /// ([`clears_flash`](crate::clears_flash), [`saves_changes`](crate::saves_changes)),
+    /// saves every loaded session and returns the cookies to set.
+    ///
+    /// Every session is saved even when one fails; the first error is
+    /// returned, and the response should then not claim success (the HTTP
+    /// layer answers 503).
+    pub async fn finish(&self, status: StatusCode) -> Result<Vec<Cookie<'static>>, SessionError> {
+        let sessions: Vec<Session> = self
+            .inner
+            .loaded
+            .lock()
+            .iter()
+            .map(|(_, s)| s.clone())
+            .collect();
+        let mut cookies = Vec::new();
+        let mut first_error = None;
+        for session in sessions {
+            match session.finish(&self.inner.request, status).await {
+                Ok(mut set) => cookies.append(&mut set),
+                Err(err) => {
+                    first_error.get_or_insert(err);
+                }
+            }
+        }
+        match first_error {
+            Some(err) => Err(err),
+            None => Ok(cookies),
+        }
+    }
+}
+
+impl fmt::Debug for RequestSessions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let loaded: Vec<String> = self
+            .inner
+            .loaded
+            .lock()
+            .iter()
+            .map(|(n, _)| n.to_string())
+            .collect();
+        f.debug_struct("RequestSessions")
+            .field("default", &self.inner.manager.default_driver())
+            .field("loaded", &loaded)
+            .finish()
+    }
+}

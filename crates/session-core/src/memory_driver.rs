@@ -1,0 +1,391 @@
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use cookie::Cookie;
+use parking_lot::Mutex;
+use sha2::{Digest, Sha256};
+
+use crate::driver::{Loaded, SaveRequest, SessionDriver};
+use crate::{
+    CookieSettings, RequestContext, SESSION_ID_BYTES, SessionConfig, SessionData, SessionError,
+    SessionId,
+};
+
+const SHARDS: usize = 64;
+
+/// Sessions kept in the process's memory: the default driver.
+///
+/// Each session is found by an opaque random [`SessionId`] in an `HttpOnly`
+/// cookie (`session_id` unless configured). Nothing is stored and no cookie
+/// is set until a request writes something. The store is bounded: a session
+/// idle for longer than the lifetime is gone, expired entries are swept as
+/// new ones arrive, and beyond the maximum number of sessions the least
+/// recently used is evicted. Sessions live in 64 independently locked shards,
+/// so requests on different cores rarely wait for each other, and no lock is
+/// held across an `.await`.
+///
+/// Memory sessions belong to one process: with several workers or machines,
+/// use the cookie or redis driver.
+///
+/// ```
+/// use std::time::Duration;
+/// use session_core::{MemoryDriver, SessionManager};
+///
+/// let driver = MemoryDriver::builder()
+///     .lifetime(Duration::from_secs(30 * 60))
+///     .max_sessions(50_000)
+///     .build();
+/// let manager = SessionManager::builder().driver("memory", driver).build().unwrap();
+/// # let _ = manager;
+/// ```
+pub struct MemoryDriver {
+    shards: Box<[Mutex<Shard>]>,
+    shard_capacity: usize,
+    lifetime_ms: u64,
+    sweep_every_ms: u64,
+    cookie_name: String,
+    cookies: CookieSettings,
+    keying: Keying,
+    epoch: Instant,
+    ip_salt: [u8; 32],
+    evictions: AtomicU64,
+}
+
+enum Keying {
+    Cookie,
+    ClientIp { trusted_proxies: Vec<IpAddr> },
+}
+
+#[derive(Default)]
+struct Shard {
+    map: HashMap<SessionId, Entry, BuildHasherDefault<IdHasher>>,
+    last_sweep_ms: u64,
+}
+
+struct Entry {
+    data: SessionData,
+    touched_ms: u64,
+}
+
+/// Session ids are uniformly random (or a salted SHA-256 for IP keying),
+/// and only the server creates them, so their first bytes are already a good
+/// hash; hashing them again would only cost time.
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8).take(1) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 ^= u64::from_le_bytes(word);
+        }
+    }
+}
+
+impl Default for MemoryDriver {
+    fn default() -> Self {
+        Self::builder().build()
+    }
+}
+
+impl MemoryDriver {
+    /// A builder with the defaults of [`SessionConfig::default`].
+    pub fn builder() -> MemoryDriverBuilder {
+        MemoryDriverBuilder::from_config(&SessionConfig::default())
+    }
+
+    /// A driver configured from `config` (lifetime, maximum sessions, cookie attributes).
+    pub fn from_config(config: &SessionConfig) -> Self {
+        MemoryDriverBuilder::from_config(config).build()
+    }
+
+    /// The number of sessions stored (expired ones not yet swept included).
+    pub fn len(&self) -> usize {
+        self.shards.iter().map(|s| s.lock().map.len()).sum()
+    }
+
+    /// True when no session is stored.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The number of sessions evicted so far because the store was full.
+    pub fn evictions(&self) -> u64 {
+        self.evictions.load(Ordering::Relaxed)
+    }
+
+    /// Removes every expired session now (it also happens as sessions are created).
+    pub fn sweep_expired(&self) {
+        let now = self.now_ms();
+        for shard in self.shards.iter() {
+            self.sweep(&mut shard.lock(), now);
+        }
+    }
+
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    fn shard(&self, id: &SessionId) -> &Mutex<Shard> {
+        // The hash uses the first bytes; the shard comes from the last ones so
+        // the two stay independent.
+        &self.shards[usize::from(id.as_bytes()[SESSION_ID_BYTES - 1]) % self.shards.len()]
+    }
+
+    fn expired(&self, entry: &Entry, now: u64) -> bool {
+        now.saturating_sub(entry.touched_ms) > self.lifetime_ms
+    }
+
+    fn sweep(&self, shard: &mut Shard, now: u64) {
+        shard.map.retain(|_, entry| !self.expired(entry, now));
+        shard.last_sweep_ms = now;
+    }
+
+    /// The id a request refers to: its cookie, or its client address when IP
+    /// keying is on.
+    fn request_id(&self, request: &RequestContext) -> Result<Option<SessionId>, SessionError> {
+        match &self.keying {
+            Keying::Cookie => Ok(request.cookie(&self.cookie_name).and_then(SessionId::parse)),
+            Keying::ClientIp { trusted_proxies } => match request.client_ip(trusted_proxies) {
+                Some(ip) => Ok(Some(self.ip_id(ip))),
+                None => Err(SessionError::backend(
+                    "memory",
+                    "client-IP keying is on, but the request carries no client address; \
+                     the integration must call RequestContext::with_peer_ip",
+                )),
+            },
+        }
+    }
+
+    fn ip_id(&self, ip: IpAddr) -> SessionId {
+        let mut hasher = Sha256::new();
+        hasher.update(self.ip_salt);
+        match ip {
+            IpAddr::V4(v4) => hasher.update(v4.octets()),
+            IpAddr::V6(v6) => hasher.update(v6.octets()),
+        }
+        let digest = hasher.finalize();
+        let mut bytes = [0u8; SESSION_ID_BYTES];
+        bytes.copy_from_slice(&digest[..SESSION_ID_BYTES]);
+        SessionId::from_bytes(bytes)
+    }
+
+    fn insert(&self, id: SessionId, data: SessionData, now: u64) {
+        let mut shard = self.shard(&id).lock();
+        if shard.map.len() >= self.shard_capacity
+            || now.saturating_sub(shard.last_sweep_ms) >= self.sweep_every_ms
+        {
+            self.sweep(&mut shard, now);
+        }
+        if shard.map.len() >= self.shard_capacity {
+            let oldest = shard
+                .map
+                .iter()
+                .min_by_key(|(_, e)| e.touched_ms)
+                .map(|(id, _)| *id);
+            if let Some(oldest) = oldest {
+                shard.map.remove(&oldest);
+                self.evictions.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        shard.map.insert(
+            id,
+            Entry {
+                data,
+                touched_ms: now,
+            },
+        );
+    }
+
+    fn id_cookie(&self, id: &SessionId) -> Cookie<'static> {
+        // No Max-Age: the server-side idle lifetime decides when the session
+        // ends, and a browser-session cookie never outlives an active session.
+        self.cookies
+            .cookie(self.cookie_name.clone(), id.to_string(), None)
+    }
+}
+
+#[async_trait]
+impl SessionDriver for MemoryDriver {
+    async fn load(&self, request: &RequestContext) -> Result<Loaded, SessionError> {
+        let Some(id) = self.request_id(request)? else {
+            return Ok(Loaded::empty());
+        };
+        let now = self.now_ms();
+        let mut shard = self.shard(&id).lock();
+        let data = match shard.map.get_mut(&id) {
+            Some(entry) if !self.expired(entry, now) => {
+                entry.touched_ms = now;
+                entry.data.clone()
+            }
+            Some(_) => {
+                shard.map.remove(&id);
+                return Ok(Loaded::empty());
+            }
+            None => return Ok(Loaded::empty()),
+        };
+        Ok(Loaded {
+            id: Some(id),
+            data,
+            ..Loaded::empty()
+        })
+    }
+
+    async fn save(&self, save: SaveRequest<'_>) -> Result<Vec<Cookie<'static>>, SessionError> {
+        let now = self.now_ms();
+        if let Keying::ClientIp { .. } = self.keying {
+            // The address is the id: nothing to regenerate, no cookie to set.
+            let Some(id) = self.request_id(save.request)? else {
+                return Ok(Vec::new());
+            };
+            let mut shard = self.shard(&id).lock();
+            let existing = shard.map.remove(&id).filter(|e| !self.expired(e, now));
+            let data = match existing {
+                Some(mut entry) => {
+                    save.changes.apply_to(&mut entry.data);
+                    entry.data
+                }
+                None => save.data.clone(),
+            };
+            drop(shard);
+            if !data.is_empty() {
+                self.insert(id, data, now);
+            }
+            return Ok(Vec::new());
+        }
+
+        let old = save.id.copied();
+        if let (Some(id), false) = (old, save.changes.regenerate) {
+            let mut shard = self.shard(&id).lock();
+            if let Some(entry) = shard.map.get_mut(&id) {
+                // Per-key changes on the stored entry, under its shard lock:
+                // what other requests wrote meanwhile stays.
+                save.changes.apply_to(&mut entry.data);
+                entry.touched_ms = now;
+                if entry.data.is_empty() {
+                    shard.map.remove(&id);
+                    return Ok(vec![self.cookies.removal(self.cookie_name.clone())]);
+                }
+                return Ok(Vec::new());
+            }
+            // The entry expired or was evicted during the request: store this
+            // request's whole view under a new id rather than lose it.
+        }
+        let mut data = None;
+        if let Some(old) = old {
+            if let Some(mut entry) = self.shard(&old).lock().map.remove(&old) {
+                save.changes.apply_to(&mut entry.data);
+                data = Some(entry.data);
+            }
+        }
+        let data = data.unwrap_or_else(|| save.data.clone());
+        if data.is_empty() {
+            return Ok(match old {
+                Some(_) => vec![self.cookies.removal(self.cookie_name.clone())],
+                None => Vec::new(),
+            });
+        }
+        let id = SessionId::generate();
+        self.insert(id, data, now);
+        Ok(vec![self.id_cookie(&id)])
+    }
+}
+
+/// Configures a [`MemoryDriver`].
+pub struct MemoryDriverBuilder {
+    lifetime: Duration,
+    max_sessions: usize,
+    cookie_name: String,
+    cookies: CookieSettings,
+    keying: Keying,
+}
+
+impl MemoryDriverBuilder {
+    fn from_config(config: &SessionConfig) -> Self {
+        MemoryDriverBuilder {
+            lifetime: config.lifetime(),
+            max_sessions: config.max_sessions(),
+            cookie_name: config.id_cookie_name().to_owned(),
+            cookies: CookieSettings::from_config(config),
+            keying: Keying::Cookie,
+        }
+    }
+
+    /// How long a session lives without a request (default 2 hours).
+    pub fn lifetime(mut self, lifetime: Duration) -> Self {
+        self.lifetime = lifetime;
+        self
+    }
+
+    /// The most sessions kept; beyond it the least recently used is evicted
+    /// (default 100 000). The bound is kept per shard (each holds an equal
+    /// part), so the store may evict slightly before it holds exactly this many.
+    pub fn max_sessions(mut self, max: usize) -> Self {
+        self.max_sessions = max.max(1);
+        self
+    }
+
+    /// The name of the session-id cookie (default `session_id`).
+    pub fn cookie_name(mut self, name: impl Into<String>) -> Self {
+        self.cookie_name = name.into();
+        self
+    }
+
+    /// The attributes of the session-id cookie.
+    pub fn cookie_settings(mut self, settings: CookieSettings) -> Self {
+        self.cookies = settings;
+        self
+    }
+
+    /// **Opt-in, and unsafe behind NAT:** keys sessions by the client's IP
+    /// address instead of a cookie, as Masonite 1.x did. Everyone behind one
+    /// NAT, corporate proxy or carrier-grade NAT then shares one session —
+    /// one user's login is everyone's. Use it only where each address is one
+    /// user (a kiosk network, an internal tool) and cookies are impossible.
+    ///
+    /// `trusted_proxies` are the addresses of reverse proxies you run; only
+    /// for requests from them is `X-Forwarded-For` believed (see
+    /// [`RequestContext::client_ip`]). With IP keying, `regenerate()` has
+    /// nothing to change.
+    pub fn key_by_client_ip(mut self, trusted_proxies: Vec<IpAddr>) -> Self {
+        self.keying = Keying::ClientIp { trusted_proxies };
+        self
+    }
+
+    /// Builds the driver.
+    pub fn build(self) -> MemoryDriver {
+        let lifetime_ms = u64::try_from(self.lifetime.as_millis())
+            .unwrap_or(u64::MAX)
+            .max(1);
+        let mut ip_salt = [0u8; 32];
+        SessionId::generate()
+            .as_bytes()
+            .iter()
+            .chain(SessionId::generate().as_bytes())
+            .zip(ip_salt.iter_mut())
+            .for_each(|(b, s)| *s = *b);
+        // Fewer shards than sessions, and a per-shard bound rounded down, so
+        // the total never passes `max_sessions`.
+        let shards = SHARDS.min(self.max_sessions);
+        MemoryDriver {
+            shards: (0..shards).map(|_| Mutex::new(Shard::default())).collect(),
+            shard_capacity: (self.max_sessions / shards).max(1),
+            lifetime_ms,
+            sweep_every_ms: (lifetime_ms / 4).max(1),
+            cookie_name: self.cookie_name,
+            cookies: self.cookies,
+            keying: self.keying,
+            epoch: Instant::now(),
+            ip_salt,
+            evictions: AtomicU64::new(0),
+        }
+    }
+}

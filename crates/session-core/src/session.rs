@@ -1,0 +1,301 @@
+use std::fmt;
+use std::sync::Arc;
+
+use cookie::Cookie;
+use http::StatusCode;
+use parking_lot::Mutex;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+use crate::driver::{DriverState, Loaded, SaveRequest, SessionDriver};
+use crate::{
+    Bucket, Changes, RequestContext, SessionData, SessionError, SessionId, clears_flash,
+    saves_changes,
+};
+
+/// One request's session on one driver.
+///
+/// `Session` is a cheap handle (an `Arc`): clones see and change the same
+/// session, so a handler and the templates it renders share one. Reads come
+/// from the data loaded at the start of the request plus this request's own
+/// changes; writes are recorded key by key and handed to the driver when the
+/// response is finished ([`RequestSessions::finish`](crate::RequestSessions::finish)).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use serde_json::json;
+/// use session_core::{RequestContext, SessionManager};
+///
+/// let manager = SessionManager::builder().build()?; // the memory driver
+/// let sessions = manager.request(RequestContext::new());
+/// let session = sessions.session().await?;
+///
+/// session.set("user", json!({"name": "Ada"}))?;
+/// session.set("visits", 0)?;
+/// session.flash("success", "Welcome back, Ada!")?;
+///
+/// assert!(session.has("visits")); // 0 is a value
+/// assert_eq!(session.get("success"), Some(json!("Welcome back, Ada!")));
+/// assert_eq!(session.get_as::<u32>("visits")?, Some(0));
+/// assert_eq!(session.all(), json!({"user": {"name": "Ada"}, "visits": 0, "success": "Welcome back, Ada!"}));
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Session {
+    inner: Arc<Mutex<Inner>>,
+}
+
+struct Inner {
+    driver_name: Arc<str>,
+    driver: Arc<dyn SessionDriver>,
+    id: Option<SessionId>,
+    data: SessionData,
+    changes: Changes,
+    state: Option<DriverState>,
+    needs_save: bool,
+    keep: bool,
+    saved: bool,
+}
+
+impl Session {
+    pub(crate) fn from_loaded(
+        driver_name: Arc<str>,
+        driver: Arc<dyn SessionDriver>,
+        loaded: Loaded,
+    ) -> Self {
+        Session {
+            inner: Arc::new(Mutex::new(Inner {
+                driver_name,
+                driver,
+                id: loaded.id,
+                data: loaded.data,
+                changes: Changes::default(),
+                state: loaded.state,
+                needs_save: loaded.needs_save,
+                keep: false,
+                saved: false,
+            })),
+        }
+    }
+
+    /// Stores `value` under `key` as JSON: maps and lists come back as maps and lists.
+    ///
+    /// Errors when the value cannot be JSON, when the driver cannot store it
+    /// (the cookie driver's 4096-byte limit, say) and after the session was saved.
+    pub fn set(&self, key: &str, value: impl Serialize) -> Result<(), SessionError> {
+        self.write(Bucket::Session, key, value)
+    }
+
+    /// Flashes `value` under `key`: visible to [`get`](Self::get), [`has`](Self::has)
+    /// and [`all`](Self::all) now, and kept until the flash is cleared — by
+    /// the next 200 OK response (see [`clears_flash`](crate::clears_flash)).
+    /// Flash data never becomes session data.
+    pub fn flash(&self, key: &str, value: impl Serialize) -> Result<(), SessionError> {
+        self.write(Bucket::Flash, key, value)
+    }
+
+    fn write(&self, bucket: Bucket, key: &str, value: impl Serialize) -> Result<(), SessionError> {
+        let value = serde_json::to_value(value).map_err(|source| SessionError::Serialize {
+            key: key.to_owned(),
+            source,
+        })?;
+        let mut inner = self.inner.lock();
+        inner.check_open()?;
+        inner.driver.check_value(key, bucket, &value)?;
+        let Inner { data, changes, .. } = &mut *inner;
+        let unchanged = data.bucket(bucket).get(key) == Some(&value)
+            && !changes.bucket(bucket).contains_key(key);
+        if !unchanged {
+            data.bucket_mut(bucket)
+                .insert(key.to_owned(), value.clone());
+            changes
+                .bucket_mut(bucket)
+                .insert(key.to_owned(), Some(value));
+        }
+        Ok(())
+    }
+
+    /// The value under `key`: the flash value if the key is flashed, else the
+    /// session value, else `None`. `0`, `""`, `false` and `null` are values.
+    pub fn get(&self, key: &str) -> Option<Value> {
+        self.inner.lock().data.get(key).cloned()
+    }
+
+    /// [`get`](Self::get), read as a `T`.
+    pub fn get_as<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, SessionError> {
+        let Some(value) = self.get(key) else {
+            return Ok(None);
+        };
+        serde_json::from_value(value)
+            .map(Some)
+            .map_err(|source| SessionError::Deserialize {
+                key: key.to_owned(),
+                type_name: std::any::type_name::<T>(),
+                source,
+            })
+    }
+
+    /// True when `key` is in the session or flash data, whatever its value.
+    pub fn has(&self, key: &str) -> bool {
+        self.inner.lock().data.get(key).is_some()
+    }
+
+    /// Session data overlaid with flash data, as one JSON object.
+    pub fn all(&self) -> Value {
+        Value::Object(self.inner.lock().data.all())
+    }
+
+    /// Runs `f` on the session and flash maps without copying them (for
+    /// template engines that look values up many times).
+    pub fn with_data<R>(&self, f: impl FnOnce(&Map<String, Value>, &Map<String, Value>) -> R) -> R {
+        let inner = self.inner.lock();
+        f(&inner.data.session, &inner.data.flash)
+    }
+
+    /// Removes `key` from the session and flash data; true if it was there.
+    pub fn delete(&self, key: &str) -> bool {
+        self.pull(key).is_some()
+    }
+
+    /// Removes `key` from the session and flash data and returns what
+    /// [`get`](Self::get) would have returned.
+    pub fn pull(&self, key: &str) -> Option<Value> {
+        let mut inner = self.inner.lock();
+        let Inner { data, changes, .. } = &mut *inner;
+        let mut found = None;
+        // Flash first: that is the value `get` shows.
+        for bucket in [Bucket::Flash, Bucket::Session] {
+            if let Some(value) = data.bucket_mut(bucket).remove(key) {
+                changes.bucket_mut(bucket).insert(key.to_owned(), None);
+                found.get_or_insert(value);
+            }
+        }
+        found
+    }
+
+    /// Clears all session and flash data.
+    pub fn reset(&self) {
+        let mut inner = self.inner.lock();
+        inner.data = SessionData::default();
+        inner.changes.clear_session = true;
+        inner.changes.clear_flash = true;
+        inner.changes.session.clear();
+        inner.changes.flash.clear();
+    }
+
+    /// Clears the flash data only (Masonite's `reset(flash_only=True)`).
+    pub fn reset_flash(&self) {
+        let mut inner = self.inner.lock();
+        inner.data.flash.clear();
+        inner.changes.clear_flash = true;
+        inner.changes.flash.clear();
+    }
+
+    /// Carries the current flash through one more clearing: a 200 OK
+    /// response to this request leaves it in place for the next.
+    pub fn keep(&self) {
+        self.inner.lock().keep = true;
+    }
+
+    /// The same as [`keep`](Self::keep) (Laravel's name for it).
+    pub fn reflash(&self) {
+        self.keep();
+    }
+
+    /// Gives the session a new id and keeps its data; the old id stops
+    /// working. Call it when a user logs in: it defeats session fixation.
+    /// Drivers without ids (the cookie driver) have nothing to change.
+    pub fn regenerate(&self) {
+        self.inner.lock().changes.regenerate = true;
+    }
+
+    /// [`reset`](Self::reset) and [`regenerate`](Self::regenerate): call it on logout.
+    pub fn invalidate(&self) {
+        self.reset();
+        self.regenerate();
+    }
+
+    /// The id the session was loaded under, if it has one.
+    pub fn id(&self) -> Option<SessionId> {
+        self.inner.lock().id
+    }
+
+    /// The name of the driver that holds this session.
+    pub fn driver_name(&self) -> Arc<str> {
+        self.inner.lock().driver_name.clone()
+    }
+
+    /// True when this request changed the session.
+    pub fn is_modified(&self) -> bool {
+        !self.inner.lock().changes.is_empty()
+    }
+
+    /// Applies the flash rule for `status`, hands the changes to the driver
+    /// and returns the cookies to set. Only the first call saves.
+    pub(crate) async fn finish(
+        &self,
+        request: &RequestContext,
+        status: StatusCode,
+    ) -> Result<Vec<Cookie<'static>>, SessionError> {
+        let (driver, id, mut data, changes, state) = {
+            let mut inner = self.inner.lock();
+            if inner.saved {
+                return Ok(Vec::new());
+            }
+            inner.saved = true;
+            if !saves_changes(status) {
+                return Ok(Vec::new());
+            }
+            if clears_flash(status) && !inner.keep {
+                let Inner { data, changes, .. } = &mut *inner;
+                for (key, _) in std::mem::take(&mut data.flash) {
+                    changes.flash.insert(key, None);
+                }
+            }
+            if inner.changes.is_empty() && !inner.needs_save {
+                return Ok(Vec::new());
+            }
+            (
+                inner.driver.clone(),
+                inner.id,
+                std::mem::take(&mut inner.data),
+                std::mem::take(&mut inner.changes),
+                inner.state.take(),
+            )
+        };
+        let result = driver
+            .save(SaveRequest {
+                request,
+                id: id.as_ref(),
+                changes: &changes,
+                data: &data,
+                state: state.as_deref(),
+            })
+            .await;
+        std::mem::swap(&mut self.inner.lock().data, &mut data);
+        result
+    }
+}
+
+impl Inner {
+    fn check_open(&self) -> Result<(), SessionError> {
+        if self.saved {
+            return Err(SessionError::AlreadySaved {
+                driver: self.driver_name.to_string(),
+            });
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Session {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let inner = self.inner.lock();
+        f.debug_struct("Session")
+            .field("driver", &inner.driver_name)
+            .field("keys", &inner.data.session.keys().collect::<Vec<_>>())
+            .field("flash_keys", &inner.data.flash.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
