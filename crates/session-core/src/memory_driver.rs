@@ -24,9 +24,9 @@ const SHARDS: usize = 64;
 /// is set until a request writes something. The store is bounded: a session
 /// idle for longer than the lifetime is gone, expired entries are swept as
 /// new ones arrive, and beyond the maximum number of sessions the least
-/// recently used is evicted. Sessions live in 64 independently locked shards,
-/// so requests on different cores rarely wait for each other, and no lock is
-/// held across an `.await`.
+/// recently used is evicted. Sessions live in up to 64 independently locked
+/// shards (one per 256 sessions of the bound), so requests on different cores
+/// rarely wait for each other, and no lock is held across an `.await`.
 ///
 /// Memory sessions belong to one process: with several workers or machines,
 /// use the cookie or redis driver.
@@ -66,9 +66,32 @@ struct Shard {
     last_sweep_ms: u64,
 }
 
+/// A stored session. The data is kept as its compact JSON text, one
+/// allocation a session: a `SessionData` of `BTreeMap`s costs about ten times
+/// as much memory (a B-tree node is sized for eleven entries), and parsing
+/// a hundred bytes of JSON costs well under a microsecond a request.
 struct Entry {
-    data: SessionData,
+    json: Box<[u8]>,
     touched_ms: u64,
+}
+
+impl Entry {
+    fn new(data: &SessionData, touched_ms: u64) -> Result<Self, SessionError> {
+        Ok(Entry {
+            json: encode(data)?,
+            touched_ms,
+        })
+    }
+
+    fn data(&self) -> Result<SessionData, SessionError> {
+        serde_json::from_slice(&self.json).map_err(|e| SessionError::backend("memory", e))
+    }
+}
+
+fn encode(data: &SessionData) -> Result<Box<[u8]>, SessionError> {
+    serde_json::to_vec(data)
+        .map(Vec::into_boxed_slice)
+        .map_err(|e| SessionError::backend("memory", e))
 }
 
 /// Session ids are uniformly random (or a salted SHA-256 for IP keying),
@@ -178,7 +201,8 @@ impl MemoryDriver {
         SessionId::from_bytes(bytes)
     }
 
-    fn insert(&self, id: SessionId, data: SessionData, now: u64) {
+    fn insert(&self, id: SessionId, data: &SessionData, now: u64) -> Result<(), SessionError> {
+        let entry = Entry::new(data, now)?;
         let mut shard = self.shard(&id).lock();
         if shard.map.len() >= self.shard_capacity
             || now.saturating_sub(shard.last_sweep_ms) >= self.sweep_every_ms
@@ -196,13 +220,8 @@ impl MemoryDriver {
                 self.evictions.fetch_add(1, Ordering::Relaxed);
             }
         }
-        shard.map.insert(
-            id,
-            Entry {
-                data,
-                touched_ms: now,
-            },
-        );
+        shard.map.insert(id, entry);
+        Ok(())
     }
 
     fn id_cookie(&self, id: &SessionId) -> Cookie<'static> {
@@ -224,7 +243,7 @@ impl SessionDriver for MemoryDriver {
         let data = match shard.map.get_mut(&id) {
             Some(entry) if !self.expired(entry, now) => {
                 entry.touched_ms = now;
-                entry.data.clone()
+                entry.data()?
             }
             Some(_) => {
                 shard.map.remove(&id);
@@ -249,15 +268,16 @@ impl SessionDriver for MemoryDriver {
             let mut shard = self.shard(&id).lock();
             let existing = shard.map.remove(&id).filter(|e| !self.expired(e, now));
             let data = match existing {
-                Some(mut entry) => {
-                    save.changes.apply_to(&mut entry.data);
-                    entry.data
+                Some(entry) => {
+                    let mut data = entry.data()?;
+                    save.changes.apply_to(&mut data);
+                    data
                 }
                 None => save.data.clone(),
             };
             drop(shard);
             if !data.is_empty() {
-                self.insert(id, data, now);
+                self.insert(id, &data, now)?;
             }
             return Ok(Vec::new());
         }
@@ -268,12 +288,14 @@ impl SessionDriver for MemoryDriver {
             if let Some(entry) = shard.map.get_mut(&id) {
                 // Per-key changes on the stored entry, under its shard lock:
                 // what other requests wrote meanwhile stays.
-                save.changes.apply_to(&mut entry.data);
-                entry.touched_ms = now;
-                if entry.data.is_empty() {
+                let mut data = entry.data()?;
+                save.changes.apply_to(&mut data);
+                if data.is_empty() {
                     shard.map.remove(&id);
                     return Ok(vec![self.cookies.removal(self.cookie_name.clone())]);
                 }
+                entry.json = encode(&data)?;
+                entry.touched_ms = now;
                 return Ok(Vec::new());
             }
             // The entry expired or was evicted during the request: store this
@@ -281,9 +303,11 @@ impl SessionDriver for MemoryDriver {
         }
         let mut data = None;
         if let Some(old) = old {
-            if let Some(mut entry) = self.shard(&old).lock().map.remove(&old) {
-                save.changes.apply_to(&mut entry.data);
-                data = Some(entry.data);
+            let removed = self.shard(&old).lock().map.remove(&old);
+            if let Some(entry) = removed {
+                let mut stored = entry.data()?;
+                save.changes.apply_to(&mut stored);
+                data = Some(stored);
             }
         }
         let data = data.unwrap_or_else(|| save.data.clone());
@@ -294,7 +318,7 @@ impl SessionDriver for MemoryDriver {
             });
         }
         let id = SessionId::generate();
-        self.insert(id, data, now);
+        self.insert(id, &data, now)?;
         Ok(vec![self.id_cookie(&id)])
     }
 }
@@ -372,9 +396,10 @@ impl MemoryDriverBuilder {
             .chain(SessionId::generate().as_bytes())
             .zip(ip_salt.iter_mut())
             .for_each(|(b, s)| *s = *b);
-        // Fewer shards than sessions, and a per-shard bound rounded down, so
-        // the total never passes `max_sessions`.
-        let shards = SHARDS.min(self.max_sessions);
+        // At least 256 sessions a shard (a small store gets one shard and an
+        // exact LRU order), and a per-shard bound rounded down, so the total
+        // never passes `max_sessions`.
+        let shards = (self.max_sessions / 256).clamp(1, SHARDS);
         MemoryDriver {
             shards: (0..shards).map(|_| Mutex::new(Shard::default())).collect(),
             shard_capacity: (self.max_sessions / shards).max(1),
