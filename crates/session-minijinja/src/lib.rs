@@ -1,0 +1,2 @@
+//! The `session()` template helper for MiniJinja (work in progress).
+#![deny(missing_docs)]

@@ -1,0 +1,2 @@
+//! The `session()` template helper for Tera (work in progress).
+#![deny(missing_docs)]
