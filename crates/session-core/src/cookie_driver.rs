@@ -1,4 +1,4 @@
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aes_gcm::aead::{AeadInPlace, KeyInit};
@@ -8,6 +8,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use cookie::Cookie;
 use hkdf::Hkdf;
+use rand::RngCore;
 use serde_json::Value;
 use sha2::Sha256;
 
@@ -24,6 +25,8 @@ const NONCE_LEN: usize = 12;
 const TAG_LEN: usize = 16;
 const EXPIRY_LEN: usize = 8;
 const HKDF_SALT: &[u8] = b"session-views cookie driver";
+/// The format version is bound into the key itself: a value sealed in
+/// another format cannot open under this key, whatever its version byte says.
 const HKDF_INFO: &[u8] = b"aes-256-gcm key, format 1";
 
 /// Sessions kept in the browser: each session key in its own encrypted cookie
@@ -31,7 +34,7 @@ const HKDF_INFO: &[u8] = b"aes-256-gcm key, format 1";
 ///
 /// Every value is sealed with AES-256-GCM under a key derived from the app
 /// secret by HKDF-SHA256, with a fresh random 96-bit nonce. The cookie's name
-/// is authenticated with it, so a value copied into another cookie does not
+/// is authenticated as associated data, so a value copied into another cookie does not
 /// open, and the expiry (now + lifetime) is sealed inside, so a cookie replayed
 /// after it expired is refused whatever its `Max-Age` said. The format starts
 /// with a version byte. A cookie that does not open — tampered, forged,
@@ -76,7 +79,7 @@ pub struct CookieDriver {
 /// What `load` tells `save` about the request's cookies.
 #[derive(Default)]
 struct CookieState {
-    present: HashSet<String>,
+    present: Vec<String>,
     rejected: Vec<String>,
     stale: Vec<(Bucket, String)>,
 }
@@ -102,10 +105,12 @@ impl CookieDriver {
 
     /// Seals `value` for the cookie `name`, valid until `expires_at` (Unix seconds).
     fn seal(&self, name: &str, value: &Value, expires_at: u64) -> Result<String, SessionError> {
-        let mut buf = Vec::with_capacity(1 + NONCE_LEN + EXPIRY_LEN + 64 + TAG_LEN);
+        let mut buf = Vec::with_capacity(1 + NONCE_LEN + EXPIRY_LEN + 128 + TAG_LEN);
         buf.push(FORMAT_VERSION);
         let mut nonce = [0u8; NONCE_LEN];
-        getrandom::getrandom(&mut nonce).map_err(|e| {
+        // ThreadRng is a ChaCha CSPRNG seeded (and reseeded) from the OS:
+        // unpredictable nonces without a system call per cookie.
+        rand::thread_rng().try_fill_bytes(&mut nonce).map_err(|e| {
             SessionError::backend("cookie", format!("no randomness for a nonce: {e}"))
         })?;
         buf.extend_from_slice(&nonce);
@@ -115,10 +120,9 @@ impl CookieDriver {
             key: name.to_owned(),
             source,
         })?;
-        let aad = associated_data(name);
         let (header, plaintext) = buf.split_at_mut(body);
         let tag = self.ciphers[0]
-            .encrypt_in_place_detached(Nonce::from_slice(&header[1..]), &aad, plaintext)
+            .encrypt_in_place_detached(Nonce::from_slice(&header[1..]), name.as_bytes(), plaintext)
             .map_err(|_| SessionError::backend("cookie", "AES-GCM refused to seal a value"))?;
         buf.extend_from_slice(&tag);
         Ok(URL_SAFE_NO_PAD.encode(&buf))
@@ -131,24 +135,37 @@ impl CookieDriver {
         if buf.len() < 1 + NONCE_LEN + TAG_LEN + EXPIRY_LEN || buf[0] != FORMAT_VERSION {
             return None;
         }
-        let aad = associated_data(name);
         let (header, rest) = buf.split_at_mut(1 + NONCE_LEN);
         let (body, tag) = rest.split_at_mut(rest.len() - TAG_LEN);
         let nonce = Nonce::from_slice(&header[1..]);
+        let tag = aes_gcm::Tag::from_slice(tag);
+        let aad = name.as_bytes();
+        let last = self.ciphers.len() - 1;
         let mut opened_with = None;
         for (index, cipher) in self.ciphers.iter().enumerate() {
-            // Decryption works in place, so each attempt starts from a copy
-            // only when there is more than one key to try.
+            // Decryption works in place; a failed attempt must not spoil the
+            // ciphertext for the next key, so all but the last try a copy.
+            if index == last {
+                if cipher
+                    .decrypt_in_place_detached(nonce, aad, body, tag)
+                    .is_ok()
+                {
+                    opened_with = Some(index);
+                }
+                break;
+            }
             let mut attempt = body.to_vec();
             if cipher
-                .decrypt_in_place_detached(nonce, &aad, &mut attempt, aes_gcm::Tag::from_slice(tag))
+                .decrypt_in_place_detached(nonce, aad, &mut attempt, tag)
                 .is_ok()
             {
-                opened_with = Some((index, attempt));
+                body.copy_from_slice(&attempt);
+                opened_with = Some(index);
                 break;
             }
         }
-        let (index, plaintext) = opened_with?;
+        let index = opened_with?;
+        let plaintext = &*body;
         let (expiry, json) = plaintext.split_at(EXPIRY_LEN);
         let expires_at = u64::from_be_bytes(expiry.try_into().ok()?);
         if expires_at <= now {
@@ -185,11 +202,17 @@ fn derive_cipher(secret: &[u8]) -> Aes256Gcm {
     Aes256Gcm::new(&key.into())
 }
 
-fn associated_data(name: &str) -> Vec<u8> {
-    let mut aad = Vec::with_capacity(name.len() + 1);
-    aad.push(FORMAT_VERSION);
-    aad.extend_from_slice(name.as_bytes());
-    aad
+/// Counts what is written to it: the JSON length of a value without building the JSON.
+struct ByteCounter(usize);
+
+impl std::io::Write for ByteCounter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len();
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 fn unix_now() -> u64 {
@@ -212,11 +235,16 @@ pub fn cookie_name(bucket: Bucket, key: &str) -> String {
         Bucket::Session => 's',
         Bucket::Flash => 'f',
     };
+    let mut name = String::with_capacity(2 + key.len() * 4 / 3 + 3);
+    name.push(prefix);
     if is_plain_key(key) {
-        format!("{prefix}_{key}")
+        name.push('_');
+        name.push_str(key);
     } else {
-        format!("{prefix}!{}", URL_SAFE_NO_PAD.encode(key))
+        name.push('!');
+        URL_SAFE_NO_PAD.encode_string(key, &mut name);
     }
+    name
 }
 
 /// The bucket and key a cookie name stands for, if it is one of this driver's.
@@ -266,7 +294,7 @@ impl SessionDriver for CookieDriver {
                 state.stale.push((bucket, key.clone()));
             }
             data.bucket_mut(bucket).insert(key, value);
-            state.present.insert(name.to_owned());
+            state.present.push(name.to_owned());
         }
         let needs_save = !state.rejected.is_empty() || !state.stale.is_empty();
         Ok(Loaded {
@@ -325,12 +353,12 @@ impl SessionDriver for CookieDriver {
     }
 
     fn check_value(&self, key: &str, bucket: Bucket, value: &Value) -> Result<(), SessionError> {
-        let json_len = serde_json::to_string(value)
-            .map_err(|source| SessionError::Serialize {
-                key: key.to_owned(),
-                source,
-            })?
-            .len();
+        let mut counter = ByteCounter(0);
+        serde_json::to_writer(&mut counter, value).map_err(|source| SessionError::Serialize {
+            key: key.to_owned(),
+            source,
+        })?;
+        let json_len = counter.0;
         let size = self.set_cookie_len(&cookie_name(bucket, key), json_len);
         if size > MAX_COOKIE_BYTES {
             return Err(SessionError::ValueTooLarge {

@@ -1,3 +1,4 @@
+use std::borrow::Cow;
 use std::time::Duration;
 
 use cookie::{Cookie, SameSite};
@@ -10,7 +11,7 @@ use crate::SessionConfig;
 /// Drivers outside this crate (redis) use it so that all session cookies look alike.
 #[derive(Clone, Debug)]
 pub struct CookieSettings {
-    path: String,
+    path: Cow<'static, str>,
     same_site: SameSite,
     secure: bool,
 }
@@ -25,7 +26,11 @@ impl CookieSettings {
     /// The attributes `config` asks for.
     pub fn from_config(config: &SessionConfig) -> Self {
         CookieSettings {
-            path: config.cookie_path().to_owned(),
+            // The usual path costs no allocation per cookie.
+            path: match config.cookie_path() {
+                "/" => Cow::Borrowed("/"),
+                other => Cow::Owned(other.to_owned()),
+            },
             same_site: config.same_site(),
             secure: config.cookie_secure(),
         }

@@ -1,4 +1,5 @@
 use std::net::IpAddr;
+use std::ops::Range;
 
 use cookie::Cookie;
 use http::HeaderMap;
@@ -18,7 +19,10 @@ use http::header::{COOKIE, SET_COOKIE};
 /// ```
 #[derive(Clone, Debug, Default)]
 pub struct RequestContext {
-    cookies: Vec<(String, String)>,
+    /// The cookie headers' text, and where each cookie's name and value sit
+    /// in it: one allocation for all cookies instead of two per cookie.
+    text: String,
+    cookies: Vec<(Range<usize>, Range<usize>)>,
     peer_ip: Option<IpAddr>,
     forwarded_for: Option<String>,
 }
@@ -55,10 +59,21 @@ impl RequestContext {
     }
 
     fn add_cookie_header(&mut self, header: &str) {
-        for cookie in Cookie::split_parse(header).flatten() {
+        let base = self.text.len();
+        self.text.push_str(header);
+        self.text.push(';');
+        let text = &self.text[base..base + header.len()];
+        for cookie in Cookie::split_parse(text).flatten() {
             let (name, value) = cookie.name_value();
-            if !self.cookies.iter().any(|(n, _)| n == name) {
-                self.cookies.push((name.to_owned(), value.to_owned()));
+            // Parsing borrows from `text`, so the pieces are sub-slices of it.
+            let (Some(name_at), Some(value_at)) = (offset_in(text, name), offset_in(text, value))
+            else {
+                continue;
+            };
+            let name_range = base + name_at..base + name_at + name.len();
+            let value_range = base + value_at..base + value_at + value.len();
+            if self.cookie(name).is_none() {
+                self.cookies.push((name_range, value_range));
             }
         }
     }
@@ -77,15 +92,14 @@ impl RequestContext {
 
     /// The value of the cookie `name`.
     pub fn cookie(&self, name: &str) -> Option<&str> {
-        self.cookies
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+        self.cookies().find(|(n, _)| *n == name).map(|(_, v)| v)
     }
 
     /// Every cookie, as `(name, value)`.
     pub fn cookies(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.cookies.iter().map(|(n, v)| (n.as_str(), v.as_str()))
+        self.cookies
+            .iter()
+            .map(|(n, v)| (&self.text[n.clone()], &self.text[v.clone()]))
     }
 
     /// The TCP peer's address, if the integration supplied it.
@@ -118,6 +132,12 @@ impl RequestContext {
         }
         Some(client)
     }
+}
+
+/// Where `part` (a sub-slice of `whole`) starts in `whole`.
+fn offset_in(whole: &str, part: &str) -> Option<usize> {
+    let offset = (part.as_ptr() as usize).checked_sub(whole.as_ptr() as usize)?;
+    (offset + part.len() <= whole.len()).then_some(offset)
 }
 
 /// Appends each cookie as a `Set-Cookie` header, keeping the headers already there.
