@@ -1,0 +1,413 @@
+use std::fmt;
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+
+use session_core::cookie::Cookie;
+use session_core::serde_json::{self, Value};
+use session_core::{
+    Bucket, Changes, ConfigError, CookieSettings, Loaded, RequestContext, SaveRequest,
+    SessionConfig, SessionData, SessionDriver, SessionError, SessionId, async_trait,
+};
+
+use crate::RedisDriverBuilder;
+use crate::connection::{Connection, DRIVER};
+use crate::keys::{field, parse_field, regenerated, session_key};
+use crate::scripts::{SaveOutcome, Scripts};
+
+/// Server-side sessions in Redis or Redis Cluster, shared by every worker
+/// and machine that uses the same Redis, with no lost updates.
+///
+/// Build one with [`RedisDriver::connect`], [`RedisDriver::from_config`] or
+/// [`RedisDriver::builder`]; all of them connect before they return, so a
+/// Redis that cannot be reached stops the application at start-up with a
+/// [`ConfigError::Driver`] rather than failing its first request. The driver
+/// is a cheap handle (an `Arc`): clones share one connection.
+///
+/// See the [crate documentation](crate) for how sessions are stored, what
+/// one request costs and what happens when Redis goes away.
+#[derive(Clone)]
+pub struct RedisDriver {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    connection: Connection,
+    scripts: Scripts,
+    prefix: String,
+    cookie_name: String,
+    cookies: CookieSettings,
+    lifetime: Duration,
+    /// The lifetime as the `PEXPIRE` argument.
+    lifetime_ms: Vec<u8>,
+    sliding: bool,
+    max_value_bytes: usize,
+}
+
+impl RedisDriver {
+    /// A builder with the defaults (see [`RedisDriverBuilder`]).
+    pub fn builder() -> RedisDriverBuilder {
+        RedisDriverBuilder::new()
+    }
+
+    /// Connects to the Redis server at `url` (`redis://host:port/db`,
+    /// `redis://:password@host:port`, ...) with the defaults for everything else.
+    pub async fn connect(url: impl Into<String>) -> Result<Self, ConfigError> {
+        Self::builder().url(url).connect().await
+    }
+
+    /// Connects as `config` says: [`SessionConfig::redis_url`] (several
+    /// comma-separated URLs mean a Redis Cluster, reached through any of
+    /// them), the lifetime, the cookie attributes, and the id cookie named
+    /// `redis_` + [`SessionConfig::id_cookie_name`] (`redis_session_id` by
+    /// default), so it never collides with the memory driver's cookie.
+    ///
+    /// ```no_run
+    /// # #[tokio::main] async fn main() -> Result<(), session_core::ConfigError> {
+    /// use session_core::{SessionConfig, SessionManager};
+    /// use session_redis::RedisDriver;
+    ///
+    /// let config = SessionConfig::from_env()?; // SESSION_DRIVER=redis, REDIS_URL=...
+    /// let manager = SessionManager::builder_from_config(&config)?
+    ///     .driver("redis", RedisDriver::from_config(&config).await?)
+    ///     .build()?;
+    /// # let _ = manager; Ok(()) }
+    /// ```
+    pub async fn from_config(config: &SessionConfig) -> Result<Self, ConfigError> {
+        RedisDriverBuilder::from_config(config).connect().await
+    }
+
+    pub(crate) fn from_parts(
+        connection: Connection,
+        scripts: Scripts,
+        builder: RedisDriverBuilder,
+    ) -> Self {
+        let lifetime_ms = u64::try_from(builder.lifetime.as_millis())
+            .unwrap_or(u64::MAX)
+            // PEXPIRE takes a signed 64-bit count of milliseconds.
+            .clamp(1, i64::MAX as u64 / 2);
+        RedisDriver {
+            inner: Arc::new(Inner {
+                connection,
+                scripts,
+                prefix: builder.prefix,
+                cookie_name: builder.cookie_name,
+                cookies: builder.cookies,
+                lifetime: builder.lifetime,
+                lifetime_ms: lifetime_ms.to_string().into_bytes(),
+                sliding: builder.sliding,
+                max_value_bytes: builder.max_value_bytes,
+            }),
+        }
+    }
+
+    /// The Redis key of the session `id` (for inspecting a session with
+    /// `redis-cli`, say): `<prefix>{<first 4 characters of the id>}<the other 28>`.
+    pub fn session_key(&self, id: &SessionId) -> String {
+        session_key(&self.inner.prefix, id)
+    }
+
+    /// The prefix of every key this driver writes.
+    pub fn key_prefix(&self) -> &str {
+        &self.inner.prefix
+    }
+
+    /// The name of the cookie holding the session id.
+    pub fn cookie_name(&self) -> &str {
+        &self.inner.cookie_name
+    }
+
+    /// How long a session lives: since its last request with sliding expiry
+    /// (the default), since its last change without.
+    pub fn lifetime(&self) -> Duration {
+        self.inner.lifetime
+    }
+
+    /// True when connected to a Redis Cluster.
+    pub fn is_cluster(&self) -> bool {
+        self.inner.connection.is_cluster()
+    }
+
+    /// The number of round trips to Redis since start-up (every command
+    /// sent, failed ones included). A load is one, a save is one, a request
+    /// that changes nothing saves nothing.
+    pub fn round_trips(&self) -> u64 {
+        self.inner.connection.round_trips()
+    }
+
+    fn id_cookie(&self, id: &SessionId) -> Cookie<'static> {
+        // No Max-Age: the server-side lifetime decides when the session
+        // ends, and a browser-session cookie never outlives an active session.
+        self.inner
+            .cookies
+            .cookie(self.inner.cookie_name.clone(), id.to_string(), None)
+    }
+
+    fn removal_cookie(&self) -> Cookie<'static> {
+        self.inner.cookies.removal(self.inner.cookie_name.clone())
+    }
+
+    /// Runs the save script: `src` is the key the session was loaded under,
+    /// `dst` the key it is saved under.
+    async fn run_save(
+        &self,
+        src: &str,
+        dst: &str,
+        must_exist: bool,
+        clear: &'static str,
+        writes: Vec<Vec<u8>>,
+        deletes: Vec<Vec<u8>>,
+    ) -> Result<SaveOutcome, SessionError> {
+        let mut args = Vec::with_capacity(4 + writes.len() + deletes.len());
+        args.push(self.inner.lifetime_ms.clone());
+        args.push(if must_exist {
+            b"1".to_vec()
+        } else {
+            b"0".to_vec()
+        });
+        args.push(clear.as_bytes().to_vec());
+        args.push((writes.len() / 2).to_string().into_bytes());
+        args.extend(writes);
+        args.extend(deletes);
+        let reply: i64 = self
+            .inner
+            .connection
+            .eval(
+                "saving a session",
+                &self.inner.scripts.save,
+                &[src, dst],
+                &args,
+            )
+            .await?;
+        SaveOutcome::from_reply(reply).ok_or_else(|| {
+            SessionError::backend(
+                DRIVER,
+                format!("the save script answered {reply}, which this driver does not know"),
+            )
+        })
+    }
+
+    /// Stores a whole session under a new id: for a new session, and for
+    /// one that vanished while the request ran.
+    async fn store_new(&self, data: &SessionData) -> Result<Vec<Cookie<'static>>, SessionError> {
+        if data.is_empty() {
+            return Ok(Vec::new());
+        }
+        let id = SessionId::generate();
+        let key = self.session_key(&id);
+        let mut writes = Vec::new();
+        for bucket in [Bucket::Session, Bucket::Flash] {
+            for (name, value) in data.bucket(bucket) {
+                writes.push(field(bucket, name));
+                writes.push(to_json(name, value)?);
+            }
+        }
+        self.run_save(&key, &key, false, "", writes, Vec::new())
+            .await?;
+        Ok(vec![self.id_cookie(&id)])
+    }
+}
+
+/// The per-key writes (field/value pairs) and deletes (fields) of `changes`.
+type Operations = (Vec<Vec<u8>>, Vec<Vec<u8>>);
+
+fn operations(changes: &Changes) -> Result<Operations, SessionError> {
+    let mut writes = Vec::new();
+    let mut deletes = Vec::new();
+    for bucket in [Bucket::Session, Bucket::Flash] {
+        for (name, op) in changes.bucket(bucket) {
+            match op {
+                Some(value) => {
+                    writes.push(field(bucket, name));
+                    writes.push(to_json(name, value)?);
+                }
+                None => deletes.push(field(bucket, name)),
+            }
+        }
+    }
+    Ok((writes, deletes))
+}
+
+fn clears(changes: &Changes) -> &'static str {
+    match (changes.clear_session, changes.clear_flash) {
+        (true, true) => "sf",
+        (true, false) => "s",
+        (false, true) => "f",
+        (false, false) => "",
+    }
+}
+
+fn to_json(key: &str, value: &Value) -> Result<Vec<u8>, SessionError> {
+    serde_json::to_vec(value).map_err(|source| SessionError::Serialize {
+        key: key.to_owned(),
+        source,
+    })
+}
+
+/// The length of a value's JSON, without building it.
+fn json_len(value: &Value) -> usize {
+    struct Count(usize);
+    impl io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    match serde_json::to_writer(&mut count, value) {
+        Ok(()) => count.0,
+        Err(_) => usize::MAX,
+    }
+}
+
+#[async_trait]
+impl SessionDriver for RedisDriver {
+    async fn load(&self, request: &RequestContext) -> Result<Loaded, SessionError> {
+        let Some(id) = request
+            .cookie(&self.inner.cookie_name)
+            .and_then(SessionId::parse)
+        else {
+            return Ok(Loaded::empty());
+        };
+        let key = self.session_key(&id);
+        let ttl = if self.inner.sliding {
+            self.inner.lifetime_ms.clone()
+        } else {
+            b"0".to_vec()
+        };
+        let reply: Vec<Vec<u8>> = self
+            .inner
+            .connection
+            .eval(
+                "loading a session",
+                &self.inner.scripts.load,
+                &[&key],
+                &[ttl],
+            )
+            .await?;
+        if reply.is_empty() {
+            // Unknown, expired or regenerated away: no session.
+            return Ok(Loaded::empty());
+        }
+        let mut data = SessionData::default();
+        for pair in reply.chunks_exact(2) {
+            // A field this driver did not write, or a value that is not
+            // JSON, is skipped rather than failing the whole request.
+            let Some((bucket, name)) = parse_field(&pair[0]) else {
+                continue;
+            };
+            if let Ok(value) = serde_json::from_slice(&pair[1]) {
+                data.bucket_mut(bucket).insert(name.to_owned(), value);
+            }
+        }
+        Ok(Loaded {
+            id: Some(id),
+            data,
+            ..Loaded::empty()
+        })
+    }
+
+    async fn save(&self, save: SaveRequest<'_>) -> Result<Vec<Cookie<'static>>, SessionError> {
+        let Some(old) = save.id else {
+            // A new session: what this request wrote is all there is.
+            return self.store_new(save.data).await;
+        };
+        let changes = save.changes;
+        let new = if changes.regenerate {
+            regenerated(old)
+        } else {
+            *old
+        };
+        let (src, dst) = (self.session_key(old), self.session_key(&new));
+        let (writes, deletes) = operations(changes)?;
+        let outcome = self
+            .run_save(&src, &dst, true, clears(changes), writes, deletes)
+            .await?;
+        match outcome {
+            SaveOutcome::Stored if new == *old => Ok(Vec::new()),
+            SaveOutcome::Stored => Ok(vec![self.id_cookie(&new)]),
+            SaveOutcome::Emptied => Ok(vec![self.removal_cookie()]),
+            // The session expired, or another request regenerated or
+            // invalidated it, while this one ran. Its old id stays dead;
+            // this request's view of the session goes under a new one.
+            SaveOutcome::Missing => {
+                let mut cookies = self.store_new(save.data).await?;
+                if cookies.is_empty() {
+                    cookies.push(self.removal_cookie());
+                }
+                Ok(cookies)
+            }
+        }
+    }
+
+    fn check_value(&self, key: &str, _bucket: Bucket, value: &Value) -> Result<(), SessionError> {
+        let size = key.len().saturating_add(2).saturating_add(json_len(value));
+        if size > self.inner.max_value_bytes {
+            return Err(SessionError::ValueTooLarge {
+                key: key.to_owned(),
+                size,
+                limit: self.inner.max_value_bytes,
+                driver: DRIVER,
+            });
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for RedisDriver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisDriver")
+            .field("target", &self.inner.connection.target().to_string())
+            .field("prefix", &self.inner.prefix)
+            .field("cookie_name", &self.inner.cookie_name)
+            .field("lifetime", &self.inner.lifetime)
+            .field("sliding", &self.inner.sliding)
+            .field("max_value_bytes", &self.inner.max_value_bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use session_core::serde_json::json;
+
+    #[test]
+    fn json_len_is_the_serialized_length() {
+        for value in [
+            json!(null),
+            json!("ünïcödé \"quoted\""),
+            json!({"user": {"name": "Ada", "roles": ["a", "b"]}, "n": 1.5}),
+        ] {
+            let bytes = serde_json::to_vec(&value).expect("json");
+            assert_eq!(json_len(&value), bytes.len());
+        }
+    }
+
+    #[test]
+    fn operations_split_writes_and_deletes_per_bucket() {
+        let mut changes = Changes {
+            clear_flash: true,
+            ..Changes::default()
+        };
+        changes.session.insert("a".into(), Some(json!(1)));
+        changes.session.insert("gone".into(), None);
+        changes.flash.insert("f".into(), Some(json!("x")));
+        let (writes, deletes) = operations(&changes).expect("ops");
+        assert_eq!(
+            writes,
+            [
+                b"s:a".to_vec(),
+                b"1".to_vec(),
+                b"f:f".to_vec(),
+                b"\"x\"".to_vec()
+            ]
+        );
+        assert_eq!(deletes, [b"s:gone".to_vec()]);
+        assert_eq!(clears(&changes), "f");
+        assert_eq!(clears(&Changes::default()), "");
+    }
+}

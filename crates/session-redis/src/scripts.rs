@@ -1,0 +1,124 @@
+//! The two Lua scripts the driver runs: one per load, one per save.
+//!
+//! A script runs atomically on the Redis server, so a save — clears, per-key
+//! writes and deletes, the move to a regenerated id and the expiry refresh —
+//! is one round trip that no other request can interleave with.
+
+use redis::Script;
+
+/// Load: `HGETALL` and, for sliding expiry, `PEXPIRE` on a session that exists.
+///
+/// `KEYS[1]`: the session's key. `ARGV[1]`: the lifetime in milliseconds, or
+/// `0` to leave the expiry alone. Returns the hash as a flat field/value list.
+const LOAD: &str = r"
+local data = redis.call('HGETALL', KEYS[1])
+if #data > 0 and ARGV[1] ~= '0' then
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+end
+return data
+";
+
+/// Save: applies one request's changes to a session's hash.
+///
+/// - `KEYS[1]`: the key the session was loaded under (for a new session,
+///   its new key); `KEYS[2]`: the key it is saved under — another key, in the
+///   same cluster slot, when the id is regenerated, else `KEYS[1]` again.
+/// - `ARGV[1]`: the lifetime in milliseconds.
+/// - `ARGV[2]`: `1` when `KEYS[1]` must exist (an existing session), `0` for a new one.
+/// - `ARGV[3]`: the buckets to clear first: ``, `s`, `f` or `sf`.
+/// - `ARGV[4]`: the number `n` of fields to write; `ARGV[5 .. 4+2n]` are
+///   field/value pairs; the arguments after them are fields to delete.
+///
+/// Returns `-1` when `KEYS[1]` must exist but does not (the session expired
+/// or moved during the request; nothing is written), `0` when the session is
+/// empty afterwards (its key is gone), `1` when it is stored.
+///
+/// `unpack` is fed at most 1000 values at a time: Lua's stack is limited.
+const SAVE: &str = r"
+local src, dst = KEYS[1], KEYS[2]
+if ARGV[2] == '1' and redis.call('EXISTS', src) == 0 then
+  return -1
+end
+if src ~= dst and redis.call('EXISTS', src) == 1 then
+  redis.call('RENAME', src, dst)
+end
+local clear = ARGV[3]
+if clear == 'sf' then
+  redis.call('DEL', dst)
+elseif clear ~= '' then
+  local prefix = clear .. ':'
+  local doomed = {}
+  for _, field in ipairs(redis.call('HKEYS', dst)) do
+    if string.sub(field, 1, 2) == prefix then
+      doomed[#doomed + 1] = field
+    end
+  end
+  for i = 1, #doomed, 1000 do
+    redis.call('HDEL', dst, unpack(doomed, i, math.min(i + 999, #doomed)))
+  end
+end
+local first_delete = 5 + 2 * tonumber(ARGV[4])
+for i = first_delete, #ARGV, 1000 do
+  redis.call('HDEL', dst, unpack(ARGV, i, math.min(i + 999, #ARGV)))
+end
+for i = 5, first_delete - 1, 1000 do
+  redis.call('HSET', dst, unpack(ARGV, i, math.min(i + 999, first_delete - 1)))
+end
+if redis.call('EXISTS', dst) == 0 then
+  return 0
+end
+redis.call('PEXPIRE', dst, ARGV[1])
+return 1
+";
+
+/// A script's source and its SHA-1 digest (for `EVALSHA`), computed once.
+pub(crate) struct LuaScript {
+    pub(crate) source: &'static str,
+    pub(crate) sha1: String,
+}
+
+impl LuaScript {
+    fn new(source: &'static str) -> Self {
+        LuaScript {
+            source,
+            sha1: Script::new(source).get_hash().to_owned(),
+        }
+    }
+}
+
+/// Both scripts.
+pub(crate) struct Scripts {
+    pub(crate) load: LuaScript,
+    pub(crate) save: LuaScript,
+}
+
+impl Scripts {
+    pub(crate) fn new() -> Self {
+        Scripts {
+            load: LuaScript::new(LOAD),
+            save: LuaScript::new(SAVE),
+        }
+    }
+}
+
+/// The outcome of the save script.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SaveOutcome {
+    /// The session that had to exist did not; nothing was written.
+    Missing,
+    /// The session is empty now; its key is gone.
+    Emptied,
+    /// The session is stored.
+    Stored,
+}
+
+impl SaveOutcome {
+    pub(crate) fn from_reply(reply: i64) -> Option<Self> {
+        match reply {
+            -1 => Some(SaveOutcome::Missing),
+            0 => Some(SaveOutcome::Emptied),
+            1 => Some(SaveOutcome::Stored),
+            _ => None,
+        }
+    }
+}
