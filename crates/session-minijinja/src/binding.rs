@@ -1,0 +1,68 @@
+use minijinja::{Environment, Error, ErrorKind, State, Template, Value, context};
+use session_core::Session;
+
+use crate::object::SessionObject;
+
+/// The context key that carries the request's session into a render.
+///
+/// It starts with an underscore, so MiniJinja never exports it from an
+/// imported template, and `session()` is the only thing that reads it.
+pub const SESSION_KEY: &str = "__session_views";
+
+/// Registers the global function `session()` in `env`.
+///
+/// `session()` returns the session bound to the current render (see
+/// [`render`] and [`context`]); rendering without one is an error that says so.
+pub fn add_to_environment(env: &mut Environment<'_>) {
+    env.add_function("session", session);
+}
+
+fn session(state: &State<'_, '_>) -> Result<Value, Error> {
+    state.lookup(SESSION_KEY).ok_or_else(|| {
+        Error::new(
+            ErrorKind::InvalidOperation,
+            "session() was called but no session is bound to this render; render through \
+             session_minijinja::render(&template, ctx, &session) or pass \
+             session_minijinja::context(&session, ctx) as the context",
+        )
+    })
+}
+
+/// `ctx` with `session` bound to it: the context to render with when
+/// [`render`] does not fit (`render_to_write`, `eval_to_state`, blocks).
+///
+/// `ctx` is merged lazily (no copy); a key of `ctx` named [`SESSION_KEY`] is
+/// shadowed by the session.
+pub fn context(session: &Session, ctx: impl Into<Value>) -> Value {
+    let bound = Value::from_object(SessionObject(session.clone()));
+    let ctx: Value = ctx.into();
+    context! { __session_views => bound, ..ctx }
+}
+
+/// Renders `template` with `ctx`, `session()` reading `session`.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let manager = session_core::SessionManager::builder().build()?;
+/// # let sessions = manager.request(session_core::RequestContext::new());
+/// # let session = sessions.session().await?;
+/// let mut env = minijinja::Environment::new();
+/// session_minijinja::add_to_environment(&mut env);
+/// env.add_template("hi.html", "{{ session().get('user', 'guest') }} on {{ page }}")?;
+///
+/// session.set("user", "Ada")?;
+/// let html = session_minijinja::render(
+///     &env.get_template("hi.html")?,
+///     minijinja::context! { page => "home" },
+///     &session,
+/// )?;
+/// assert_eq!(html, "Ada on home");
+/// # Ok(()) }
+/// ```
+pub fn render(
+    template: &Template<'_, '_>,
+    ctx: impl Into<Value>,
+    session: &Session,
+) -> Result<String, Error> {
+    template.render(context(session, ctx))
+}
