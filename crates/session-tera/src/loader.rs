@@ -74,7 +74,10 @@ mod tests {
     fn directory_and_globs_name_templates_like_tera() {
         let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../templates");
         assert_eq!(names(root), ["helpers/messages.html", "index.html"]);
-        assert_eq!(names(&format!("{root}/**/*.html")), ["helpers/messages.html", "index.html"]);
+        assert_eq!(
+            names(&format!("{root}/**/*.html")),
+            ["helpers/messages.html", "index.html"]
+        );
         assert_eq!(names(&format!("{root}/*.html")), ["index.html"]);
         assert_eq!(names(&format!("{root}/helpers/*")), ["messages.html"]);
         assert!(collect("/no/such/dir").is_err());
