@@ -220,6 +220,16 @@ impl RequestSessions {
             .map(|(_, s)| s.clone())
     }
 
+    /// Every session this request has loaded so far.
+    pub fn loaded_sessions(&self) -> Vec<Session> {
+        self.inner
+            .loaded
+            .lock()
+            .iter()
+            .map(|(_, s)| s.clone())
+            .collect()
+    }
+
     /// The default driver's session, if this request already loaded it.
     pub fn loaded_default(&self) -> Option<Session> {
         self.loaded(self.inner.manager.default_driver())
@@ -243,13 +253,7 @@ impl RequestSessions {
     /// returned, and the response should then not claim success (the HTTP
     /// layer answers 503).
     pub async fn finish(&self, status: StatusCode) -> Result<Vec<Cookie<'static>>, SessionError> {
-        let sessions: Vec<Session> = self
-            .inner
-            .loaded
-            .lock()
-            .iter()
-            .map(|(_, s)| s.clone())
-            .collect();
+        let sessions = self.loaded_sessions();
         let mut cookies = Vec::new();
         let mut first_error = None;
         for session in sessions {

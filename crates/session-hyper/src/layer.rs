@@ -1,0 +1,208 @@
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use http::{Method, Request, Response, StatusCode, header};
+use session_core::{
+    RequestContext, RequestSessions, SessionError, SessionManager, append_set_cookies,
+};
+use tower::{Layer, Service};
+
+use crate::redirect::PendingFlash;
+
+/// Adds sessions to every request of the service it wraps.
+///
+/// Per request the layer parses the cookies once and puts a
+/// [`RequestSessions`] into the request's extensions; a driver loads only
+/// when the handler (or a template) asks for its session. When the handler's
+/// response is ready the layer applies the flash rule to the final status,
+/// saves what changed and appends its `Set-Cookie` headers beside any the
+/// handler set.
+///
+/// - A save that fails (Redis down, say) turns the response into a
+///   503 Service Unavailable (see [`with_error_status`](Self::with_error_status)):
+///   the client is never told "done" for a write that was lost. The error is
+///   kept in the response's extensions as an `Arc<SessionError>` for logging.
+/// - A 5xx response saves nothing, and a handler that panics never reaches
+///   the save: no half-finished request is stored.
+/// - A `HEAD` response shows no page, so it keeps the flash.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use http::{Request, Response, StatusCode};
+/// use session_hyper::{SessionLayer, sessions};
+/// use session_core::SessionManager;
+/// use tower::{ServiceBuilder, ServiceExt, service_fn};
+///
+/// let app = ServiceBuilder::new()
+///     .layer(SessionLayer::new(SessionManager::builder().build()?))
+///     .service(service_fn(|req: Request<String>| async move {
+///         let session = sessions(&req).session().await?;
+///         let visits = session.get_as::<u64>("visits")?.unwrap_or(0) + 1;
+///         session.set("visits", visits)?;
+///         Ok::<_, session_core::SessionError>(Response::new(format!("visit {visits}")))
+///     }));
+///
+/// let response = app.oneshot(Request::new(String::new())).await?;
+/// assert_eq!(response.status(), StatusCode::OK);
+/// assert!(response.headers()["set-cookie"].to_str()?.starts_with("session_id="));
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+pub struct SessionLayer {
+    manager: SessionManager,
+    error_status: StatusCode,
+}
+
+impl SessionLayer {
+    /// A layer over the drivers of `manager`.
+    pub fn new(manager: SessionManager) -> Self {
+        SessionLayer {
+            manager,
+            error_status: StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    /// The status of the response when the session store fails (default 503).
+    pub fn with_error_status(mut self, status: StatusCode) -> Self {
+        self.error_status = status;
+        self
+    }
+}
+
+impl<S> Layer<S> for SessionLayer {
+    type Service = SessionService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        SessionService {
+            inner,
+            manager: self.manager.clone(),
+            error_status: self.error_status,
+        }
+    }
+}
+
+/// The service [`SessionLayer`] makes; see there.
+#[derive(Clone, Debug)]
+pub struct SessionService<S> {
+    inner: S,
+    manager: SessionManager,
+    error_status: StatusCode,
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for SessionService<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    ReqBody: Send + 'static,
+    ResBody: From<String> + Send + 'static,
+{
+    type Response = Response<ResBody>;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
+        let mut context = RequestContext::from_headers(request.headers());
+        if let Some(addr) = request.extensions().get::<SocketAddr>() {
+            context = context.with_peer_ip(addr.ip());
+        }
+        let sessions = self.manager.request(context);
+        request.extensions_mut().insert(sessions.clone());
+        let is_head = request.method() == Method::HEAD;
+        let error_status = self.error_status;
+        // The clone that was made ready is the one to call.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        Box::pin(async move {
+            let response = inner.call(request).await?;
+            Ok(finish(&sessions, response, is_head, error_status).await)
+        })
+    }
+}
+
+async fn finish<B: From<String>>(
+    sessions: &RequestSessions,
+    mut response: Response<B>,
+    is_head: bool,
+    error_status: StatusCode,
+) -> Response<B> {
+    if let Some(pending) = response.extensions_mut().remove::<PendingFlash>() {
+        if let Err(err) = pending.apply(sessions).await {
+            return error_response(err, error_status);
+        }
+    }
+    if is_head {
+        for session in sessions.loaded_sessions() {
+            session.keep();
+        }
+    }
+    match sessions.finish(response.status()).await {
+        Ok(cookies) => {
+            append_set_cookies(response.headers_mut(), &cookies);
+            response
+        }
+        Err(err) => error_response(err, error_status),
+    }
+}
+
+/// The response for a session error: `error_status` when the store failed,
+/// 500 for a mistake in the application. The body says what happened without
+/// exposing the store's own message; the error itself rides along in the
+/// extensions for logging.
+pub(crate) fn error_response<B: From<String>>(
+    err: SessionError,
+    error_status: StatusCode,
+) -> Response<B> {
+    let status = if err.is_unavailable() {
+        error_status
+    } else {
+        StatusCode::INTERNAL_SERVER_ERROR
+    };
+    let reason = status.canonical_reason().unwrap_or("Error");
+    let body = if err.is_unavailable() {
+        format!(
+            "{} {reason}: the session store is unavailable; please try again shortly.\n",
+            status.as_u16()
+        )
+    } else {
+        format!(
+            "{} {reason}: the session could not be saved.\n",
+            status.as_u16()
+        )
+    };
+    let mut response = Response::new(B::from(body));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        http::HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    if err.is_unavailable() {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, http::HeaderValue::from_static("1"));
+    }
+    response.extensions_mut().insert(Arc::new(err));
+    response
+}
+
+/// The request's sessions, put there by [`SessionLayer`].
+///
+/// # Panics
+/// If the request did not pass through a [`SessionLayer`]: that is a wiring
+/// mistake that every request would hit, so it fails loudly in development.
+pub fn sessions<B>(request: &Request<B>) -> &RequestSessions {
+    try_sessions(request).unwrap_or_else(|| {
+        panic!("no sessions on this request: add session_hyper::SessionLayer to the service stack")
+    })
+}
+
+/// The request's sessions, or `None` if no [`SessionLayer`] ran.
+pub fn try_sessions<B>(request: &Request<B>) -> Option<&RequestSessions> {
+    request.extensions().get::<RequestSessions>()
+}

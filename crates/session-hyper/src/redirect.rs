@@ -1,0 +1,110 @@
+use http::{HeaderValue, Response, StatusCode, header};
+use serde::Serialize;
+use serde_json::Value;
+use session_core::{RequestSessions, SessionError};
+
+/// A redirect that flashes messages on the way — Masonite's
+/// `request().redirect('/dashboard').session.flash('success', ...)`:
+///
+/// ```
+/// use session_hyper::Redirect;
+///
+/// let response: http::Response<String> = Redirect::see_other("/dashboard")
+///     .flash("success", "Welcome back, Ada!")
+///     .into_response();
+/// assert_eq!(response.status(), 303);
+/// assert_eq!(response.headers()["location"], "/dashboard");
+/// ```
+///
+/// The flashes travel in the response's extensions; the [`SessionLayer`](crate::SessionLayer)
+/// writes them into the default driver's session before it saves. A value
+/// the driver refuses (too large for a cookie, say) turns the response into
+/// a 500 rather than losing the message.
+#[derive(Debug)]
+#[must_use = "a Redirect does nothing until it is turned into a response"]
+pub struct Redirect {
+    status: StatusCode,
+    location: String,
+    flashes: Vec<(String, Result<Value, String>)>,
+}
+
+impl Redirect {
+    /// 303 See Other: after a form POST, the browser GETs `location`.
+    pub fn see_other(location: impl Into<String>) -> Self {
+        Self::with_status(StatusCode::SEE_OTHER, location)
+    }
+
+    /// 302 Found.
+    pub fn to(location: impl Into<String>) -> Self {
+        Self::with_status(StatusCode::FOUND, location)
+    }
+
+    /// 307 Temporary Redirect: the browser repeats the method and body.
+    pub fn temporary(location: impl Into<String>) -> Self {
+        Self::with_status(StatusCode::TEMPORARY_REDIRECT, location)
+    }
+
+    fn with_status(status: StatusCode, location: impl Into<String>) -> Self {
+        Redirect {
+            status,
+            location: location.into(),
+            flashes: Vec::new(),
+        }
+    }
+
+    /// Flashes `value` under `key` for the page the browser lands on.
+    pub fn flash(mut self, key: impl Into<String>, value: impl Serialize) -> Self {
+        let value = serde_json::to_value(value).map_err(|e| e.to_string());
+        self.flashes.push((key.into(), value));
+        self
+    }
+
+    /// The response: status, `Location`, and the flashes for the layer.
+    pub fn into_response<B: From<String>>(self) -> Response<B> {
+        let Ok(location) = HeaderValue::try_from(self.location.as_str()) else {
+            return plain(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "500 Internal Server Error: the redirect location is not a valid header value.\n",
+            );
+        };
+        let mut flashes = Vec::with_capacity(self.flashes.len());
+        for (key, value) in self.flashes {
+            match value {
+                Ok(value) => flashes.push((key, value)),
+                Err(_) => {
+                    return plain(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "500 Internal Server Error: a flash message could not be stored as JSON.\n",
+                    );
+                }
+            }
+        }
+        let mut response = Response::new(B::from(String::new()));
+        *response.status_mut() = self.status;
+        response.headers_mut().insert(header::LOCATION, location);
+        if !flashes.is_empty() {
+            response.extensions_mut().insert(PendingFlash(flashes));
+        }
+        response
+    }
+}
+
+fn plain<B: From<String>>(status: StatusCode, text: &str) -> Response<B> {
+    let mut response = Response::new(B::from(text.to_owned()));
+    *response.status_mut() = status;
+    response
+}
+
+/// Flashes a [`Redirect`] carries to the layer.
+#[derive(Clone, Debug)]
+pub(crate) struct PendingFlash(Vec<(String, Value)>);
+
+impl PendingFlash {
+    pub(crate) async fn apply(self, sessions: &RequestSessions) -> Result<(), SessionError> {
+        let session = sessions.session().await?;
+        for (key, value) in self.0 {
+            session.flash(&key, value)?;
+        }
+        Ok(())
+    }
+}
