@@ -1,0 +1,112 @@
+//! For contrast: the design other Rust session stores use on Redis. The
+//! whole session is one JSON string: `GET` to load it, `SET ... PX` of the
+//! whole record to save it. Used by the lost-update test and the benchmark.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use redis::aio::ConnectionManager;
+use session_core::cookie::Cookie;
+use session_core::serde_json;
+use session_core::{
+    CookieSettings, Loaded, RequestContext, SaveRequest, SessionData, SessionDriver, SessionError,
+    SessionId, async_trait,
+};
+
+pub struct WholeRecordDriver {
+    connection: ConnectionManager,
+    prefix: String,
+    lifetime_ms: u64,
+    cookies: CookieSettings,
+    round_trips: AtomicU64,
+}
+
+const COOKIE: &str = "blob_session_id";
+
+impl WholeRecordDriver {
+    pub async fn connect(url: &str, prefix: &str) -> Self {
+        let client = redis::Client::open(url).expect("url");
+        let connection = ConnectionManager::new(client)
+            .await
+            .unwrap_or_else(|err| panic!("Redis at {url}: {err}"));
+        WholeRecordDriver {
+            connection,
+            prefix: prefix.to_owned(),
+            lifetime_ms: Duration::from_secs(600).as_millis() as u64,
+            cookies: CookieSettings::default(),
+            round_trips: AtomicU64::new(0),
+        }
+    }
+
+    pub fn round_trips(&self) -> u64 {
+        self.round_trips.load(Ordering::Relaxed)
+    }
+
+    pub fn key_prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    fn key(&self, id: &SessionId) -> String {
+        format!("{}{id}", self.prefix)
+    }
+
+    async fn query<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T, SessionError> {
+        self.round_trips.fetch_add(1, Ordering::Relaxed);
+        cmd.query_async(&mut self.connection.clone())
+            .await
+            .map_err(|e| SessionError::backend("whole-record", e))
+    }
+}
+
+#[async_trait]
+impl SessionDriver for WholeRecordDriver {
+    async fn load(&self, request: &RequestContext) -> Result<Loaded, SessionError> {
+        let Some(id) = request.cookie(COOKIE).and_then(SessionId::parse) else {
+            return Ok(Loaded::empty());
+        };
+        let blob: Option<Vec<u8>> = self.query(redis::cmd("GET").arg(self.key(&id))).await?;
+        let Some(data) = blob.and_then(|b| serde_json::from_slice::<SessionData>(&b).ok()) else {
+            return Ok(Loaded::empty());
+        };
+        Ok(Loaded {
+            id: Some(id),
+            data,
+            ..Loaded::empty()
+        })
+    }
+
+    async fn save(&self, save: SaveRequest<'_>) -> Result<Vec<Cookie<'static>>, SessionError> {
+        // The whole record as this request leaves it: whatever other
+        // requests wrote since it loaded is overwritten.
+        let id = match save.id {
+            Some(id) if !save.changes.regenerate => *id,
+            Some(old) => {
+                let _: () = self.query(redis::cmd("DEL").arg(self.key(old))).await?;
+                SessionId::generate()
+            }
+            None => SessionId::generate(),
+        };
+        if save.data.is_empty() {
+            let _: () = self.query(redis::cmd("DEL").arg(self.key(&id))).await?;
+            return Ok(vec![self.cookies.removal(COOKIE.to_owned())]);
+        }
+        let blob = serde_json::to_vec(save.data).map_err(|source| SessionError::Serialize {
+            key: String::new(),
+            source,
+        })?;
+        let _: () = self
+            .query(
+                redis::cmd("SET")
+                    .arg(self.key(&id))
+                    .arg(blob)
+                    .arg("PX")
+                    .arg(self.lifetime_ms),
+            )
+            .await?;
+        Ok(if Some(&id) == save.id {
+            Vec::new()
+        } else {
+            vec![self.cookies.cookie(COOKIE.to_owned(), id.to_string(), None)]
+        })
+    }
+}
