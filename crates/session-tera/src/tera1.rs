@@ -30,9 +30,8 @@ use std::collections::HashMap;
 use std::marker::PhantomData;
 
 use session_core::Session;
-use session_core::serde_json::Value;
 
-pub use ::tera1::{Context, Error, Result, Tera};
+pub use ::tera1::{Context, Error, Result, Tera, Value};
 
 use crate::call::{self, Call, NO_SESSION};
 use crate::{loader, rewrite};
