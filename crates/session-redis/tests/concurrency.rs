@@ -57,10 +57,15 @@ async fn started(manager: &SessionManager) -> Browser {
 async fn fifty_concurrent_writers_on_distinct_keys_all_keep_their_write() {
     let manager = common::manager(common::shared_driver("writers").await);
     let mut b = started(&manager).await;
-    overlapping_requests(&manager, &b.cookie_header(), StatusCode::SEE_OTHER, |i, s| {
-        s.set(&format!("key{i}"), i).expect("set");
-        s.flash(&format!("flash{i}"), i).expect("flash");
-    })
+    overlapping_requests(
+        &manager,
+        &b.cookie_header(),
+        StatusCode::SEE_OTHER,
+        |i, s| {
+            s.set(&format!("key{i}"), i).expect("set");
+            s.flash(&format!("flash{i}"), i).expect("flash");
+        },
+    )
     .await;
     let all = b.view().await.expect("view");
     let all = all.as_object().expect("object");
@@ -71,7 +76,10 @@ async fn fifty_concurrent_writers_on_distinct_keys_all_keep_their_write() {
                 || all.get(&format!("flash{i}")) != Some(&json!(i))
         })
         .collect();
-    assert!(missing.is_empty(), "lost the writes of requests {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "lost the writes of requests {missing:?}"
+    );
     assert_eq!(all.len(), 1 + 2 * WRITERS);
 }
 
@@ -93,9 +101,11 @@ async fn same_key_last_writer_wins_and_other_keys_stay() {
 async fn showing_a_flash_does_not_clear_one_added_meanwhile() {
     let manager = common::manager(common::shared_driver("flash-race").await);
     let mut b = Browser::new(manager.clone());
-    b.request(StatusCode::SEE_OTHER, |s| s.flash("old", "shown").expect("flash"))
-        .await
-        .expect("request");
+    b.request(StatusCode::SEE_OTHER, |s| {
+        s.flash("old", "shown").expect("flash")
+    })
+    .await
+    .expect("request");
     let header = b.cookie_header();
     let page = manager.request(RequestContext::from_cookie_header(&header));
     let form = manager.request(RequestContext::from_cookie_header(&header));
@@ -107,7 +117,10 @@ async fn showing_a_flash_does_not_clear_one_added_meanwhile() {
         .expect("flash");
     form.finish(StatusCode::SEE_OTHER).await.expect("save");
     page.finish(StatusCode::OK).await.expect("save"); // clears what it showed
-    assert_eq!(b.view().await.expect("view"), json!({"new": "not shown yet"}));
+    assert_eq!(
+        b.view().await.expect("view"),
+        json!({"new": "not shown yet"})
+    );
 }
 
 /// The contrast: the same requests on a whole-record GET/SET store lose all
@@ -120,14 +133,22 @@ async fn a_whole_record_store_loses_concurrent_writes() {
     let driver = WholeRecordDriver::connect(&url, &prefix).await;
     let manager = common::manager(driver);
     let mut b = started(&manager).await;
-    overlapping_requests(&manager, &b.cookie_header(), StatusCode::SEE_OTHER, |i, s| {
-        s.set(&format!("key{i}"), i).expect("set");
-    })
+    overlapping_requests(
+        &manager,
+        &b.cookie_header(),
+        StatusCode::SEE_OTHER,
+        |i, s| {
+            s.set(&format!("key{i}"), i).expect("set");
+        },
+    )
     .await;
     let all = b.view().await.expect("view");
     common::delete_under(&url, &prefix);
     let kept = (0..WRITERS)
         .filter(|i| all.get(format!("key{i}")) == Some(&Value::from(*i)))
         .count();
-    assert_eq!(kept, 1, "a whole-record store keeps only the last writer's key");
+    assert_eq!(
+        kept, 1,
+        "a whole-record store keeps only the last writer's key"
+    );
 }

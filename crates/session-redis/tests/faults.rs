@@ -51,11 +51,14 @@ async fn unreachable_at_start_is_a_clear_start_up_error() {
         assert!(matches!(err, ConfigError::Driver { ref driver, .. } if driver == "redis"));
         let message = err.to_string();
         assert!(
-            message.contains(&format!("could not connect to Redis at redis://"))
+            message.contains("could not connect to Redis at redis://")
                 && message.contains(&format!("127.0.0.1:{port}")),
             "{message}"
         );
-        assert!(message.contains("redis-server --daemonize yes"), "{message}");
+        assert!(
+            message.contains("redis-server --daemonize yes"),
+            "{message}"
+        );
         assert!(!message.contains("hunter2"), "password shown: {message}");
     }
 

@@ -41,7 +41,11 @@ async fn one_round_trip_to_load_one_to_save_none_without_changes() {
     let mut b = Browser::new(manager(cleaning));
 
     b.request(OK, |s| s.get("x")).await.expect("request");
-    assert_eq!(driver.round_trips(), 0, "no cookie: nothing to load or save");
+    assert_eq!(
+        driver.round_trips(),
+        0,
+        "no cookie: nothing to load or save"
+    );
 
     b.request(SEE_OTHER, |s| {
         s.set("user", json!({"name": "Ada"})).expect("set");
@@ -53,8 +57,14 @@ async fn one_round_trip_to_load_one_to_save_none_without_changes() {
     assert_eq!(driver.round_trips(), 1, "a new session: one save");
 
     let before = driver.round_trips();
-    b.request(SEE_OTHER, |s| s.get("user")).await.expect("request");
-    assert_eq!(driver.round_trips() - before, 1, "read only: one load, no save");
+    b.request(SEE_OTHER, |s| s.get("user"))
+        .await
+        .expect("request");
+    assert_eq!(
+        driver.round_trips() - before,
+        1,
+        "read only: one load, no save"
+    );
 
     let before = driver.round_trips();
     b.request(OK, |s| {
@@ -125,10 +135,10 @@ async fn sliding_expiry_refreshes_the_ttl_on_load() {
             .await
             .expect("request");
         let key = driver.session_key(&id_of(&b));
-        let _: () = inspect(&redis_url())
-            .pexpire(&key, 5_000)
-            .expect("pexpire");
-        b.request(OK, |s| s.get("a")).await.expect("read-only request");
+        let _: () = inspect(&redis_url()).pexpire(&key, 5_000).expect("pexpire");
+        b.request(OK, |s| s.get("a"))
+            .await
+            .expect("read-only request");
         let ttl = pttl(&key);
         if sliding {
             assert!(ttl > 99_000, "a read refreshed the TTL: {ttl} ms");
@@ -170,7 +180,11 @@ async fn regenerate_moves_the_hash_and_kills_the_old_id() {
     );
     let (old_key, new_key) = (driver.session_key(&old), driver.session_key(&new));
     assert!(hash(&old_key).is_empty(), "the old key is gone");
-    assert_eq!(hash(&new_key).len(), 3, "data moved with the change applied");
+    assert_eq!(
+        hash(&new_key).len(),
+        3,
+        "data moved with the change applied"
+    );
     assert!(pttl(&new_key) > 590_000, "the new key has the TTL");
     let mut stale = stale;
     assert_eq!(stale.view().await.expect("view"), json!({}), "old id dead");
@@ -234,13 +248,23 @@ async fn reset_clears_atomically_and_later_writes_stay() {
     for sessions in [&resetting, &other, &later] {
         sessions.session().await.expect("load");
     }
-    other.session().await.expect("loaded").set("b", 2).expect("set");
+    other
+        .session()
+        .await
+        .expect("loaded")
+        .set("b", 2)
+        .expect("set");
     other.finish(SEE_OTHER).await.expect("save");
     let session = resetting.session().await.expect("loaded");
     session.reset();
     session.set("after", true).expect("set");
     resetting.finish(SEE_OTHER).await.expect("save");
-    later.session().await.expect("loaded").set("c", 3).expect("set");
+    later
+        .session()
+        .await
+        .expect("loaded")
+        .set("c", 3)
+        .expect("set");
     later.finish(SEE_OTHER).await.expect("save");
     assert_eq!(
         b.view().await.expect("view"),
@@ -270,8 +294,12 @@ async fn values_over_the_limit_are_refused_where_they_are_written() {
     let manager = manager(Cleaning::new(small, redis_url()));
     let sessions = manager.request(RequestContext::new());
     let session = sessions.session().await.expect("load");
-    session.set("ok", "x".repeat(90)).expect("fits: 2 + 2 + 92 bytes");
-    let err = session.flash("big", "x".repeat(100)).expect_err("too large");
+    session
+        .set("ok", "x".repeat(90))
+        .expect("fits: 2 + 2 + 92 bytes");
+    let err = session
+        .flash("big", "x".repeat(100))
+        .expect_err("too large");
     match &err {
         SessionError::ValueTooLarge {
             key,
