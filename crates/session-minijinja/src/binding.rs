@@ -29,7 +29,7 @@ fn session(state: &State<'_, '_>) -> Result<Value, Error> {
 }
 
 /// `ctx` with `session` bound to it: the context to render with when
-/// [`render`] does not fit (`render_to_write`, `eval_to_state`, blocks).
+/// [`render`] does not fit (`render_captured`, `render_captured_to`).
 ///
 /// `ctx` is merged lazily (no copy); a key of `ctx` named [`SESSION_KEY`] is
 /// shadowed by the session.
