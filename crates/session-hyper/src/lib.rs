@@ -26,8 +26,12 @@
 mod axum;
 mod layer;
 mod redirect;
+#[cfg(any(feature = "minijinja", feature = "tera"))]
+mod views;
 
 #[cfg(feature = "axum")]
 pub use axum::{CurrentSession, SessionRejection, Sessions};
 pub use layer::{SessionLayer, SessionService, sessions, try_sessions};
 pub use redirect::Redirect;
+#[cfg(any(feature = "minijinja", feature = "tera"))]
+pub use views::{ViewError, Views};

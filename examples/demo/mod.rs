@@ -1,0 +1,319 @@
+//! The demo server of DESIGN.md, shared by `examples/app.rs` and the
+//! end-to-end tests (which include this file with `#[path]`).
+//!
+//! | route | does |
+//! | --- | --- |
+//! | `GET /` | the home page, with the messages include, a login form and a flash form |
+//! | `POST /login` (form `name`) | sets `user`, regenerates the id, flashes `success`, 303 to `/dashboard` |
+//! | `GET /dashboard` | the user's name (or a login link) and the messages include |
+//! | `POST /flash` (form `level`, `message`) | flashes `level` = `message`, 303 to `/` |
+//! | `POST /logout` | invalidates, flashes `warning`, 303 to `/` |
+//! | `GET /session` | `all()` of the default driver as JSON |
+#![allow(dead_code)] // each includer uses a different part
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{Method, Request, Response, StatusCode, header};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use serde_json::json;
+use session_core::{ConfigError, SessionConfig, SessionManager};
+use session_hyper::{Redirect, SessionLayer, Views, sessions};
+use tokio::net::TcpListener;
+use tower::{Service, ServiceBuilder, ServiceExt};
+
+/// The largest form body the demo reads.
+const MAX_FORM_BYTES: usize = 16 * 1024;
+
+/// Used only by the demo, and only when `SESSION_SECRET` is not set.
+pub const DEVELOPMENT_SECRET: &str =
+    "session-views demo secret: NEVER use this outside local development";
+
+/// What the demo needs at start-up.
+pub struct Demo {
+    pub manager: SessionManager,
+    pub views: Views,
+}
+
+/// The template directory shared by both engines.
+pub fn templates_dir() -> String {
+    concat!(env!("CARGO_MANIFEST_DIR"), "/templates").to_owned()
+}
+
+/// Views for `engine` (`minijinja` or `tera`) over [`templates_dir`].
+pub fn views(engine: &str) -> Result<Views, String> {
+    match engine {
+        "minijinja" => {
+            let mut env = minijinja::Environment::new();
+            env.set_loader(minijinja::path_loader(templates_dir()));
+            Ok(Views::minijinja(env))
+        }
+        "tera" => session_tera::new(&templates_dir())
+            .map(Views::tera)
+            .map_err(|e| format!("loading the Tera templates failed: {e}")),
+        other => Err(format!(
+            "TEMPLATE_ENGINE is `{other}`; expected minijinja or tera"
+        )),
+    }
+}
+
+/// The session configuration from the environment, with the demo's
+/// development defaults: plain-http cookies and a fixed secret for the cookie
+/// driver when none is set (the returned flag says a default was used).
+pub fn config_from_env() -> Result<(SessionConfig, bool), ConfigError> {
+    let mut config = SessionConfig::from_lookup(|var| std::env::var(var).ok())?;
+    if std::env::var("SESSION_COOKIE_SECURE").is_err() {
+        // The demo serves plain http on localhost.
+        config = config.with_cookie_secure(false);
+    }
+    let mut default_secret = false;
+    if config.secret().is_none() {
+        config = config.with_secret(DEVELOPMENT_SECRET)?;
+        default_secret = config.driver() == "cookie";
+    }
+    Ok((config, default_secret))
+}
+
+/// Builds the manager for `config`, adding the redis driver when it is the default.
+pub async fn manager(config: &SessionConfig) -> Result<SessionManager, Box<dyn std::error::Error>> {
+    let builder = SessionManager::builder_from_config(config)?;
+    Ok(builder.build()?)
+}
+
+/// The demo as a hyper-compatible tower service.
+pub fn service(
+    demo: Arc<Demo>,
+) -> impl Service<Request<Incoming>, Response = Response<Full<Bytes>>, Error = Infallible, Future: Send>
++ Clone
++ Send
++ 'static {
+    ServiceBuilder::new()
+        .layer(SessionLayer::new(demo.manager.clone()))
+        .service(tower::service_fn(move |req| {
+            let demo = demo.clone();
+            async move { Ok::<_, Infallible>(route(&demo, req).await) }
+        }))
+}
+
+/// Serves the demo on `listener` until `shutdown` completes, then lets open
+/// connections finish.
+pub async fn serve(
+    listener: TcpListener,
+    demo: Arc<Demo>,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    let service = service(demo);
+    let graceful = GracefulShutdown::new();
+    let builder = auto::Builder::new(TokioExecutor::new());
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let Ok((stream, peer)) = accepted else { continue };
+                let service = service.clone();
+                let hyper_service = hyper::service::service_fn(move |mut req: Request<Incoming>| {
+                    req.extensions_mut().insert::<SocketAddr>(peer);
+                    service.clone().oneshot(req)
+                });
+                let conn = builder.serve_connection(TokioIo::new(stream), hyper_service).into_owned();
+                let conn = graceful.watch(conn);
+                tokio::spawn(async move {
+                    let _ = conn.await;
+                });
+            }
+            () = &mut shutdown => break,
+        }
+    }
+    graceful.shutdown().await;
+}
+
+async fn route(demo: &Demo, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    let method = req.method().clone();
+    let get = method == Method::GET || method == Method::HEAD;
+    match (req.uri().path(), get, method == Method::POST) {
+        ("/", true, _) => {
+            page(
+                demo,
+                &req,
+                "demo/home.html",
+                json!({"title": "session-views demo"}),
+            )
+            .await
+        }
+        ("/dashboard", true, _) => dashboard(demo, &req).await,
+        ("/session", true, _) => session_json(&req).await,
+        ("/login", _, true) => login(req).await,
+        ("/flash", _, true) => flash(req).await,
+        ("/logout", _, true) => logout(req).await,
+        ("/" | "/dashboard" | "/session" | "/login" | "/flash" | "/logout", _, _) => {
+            text(StatusCode::METHOD_NOT_ALLOWED, "405 Method Not Allowed\n")
+        }
+        _ => text(StatusCode::NOT_FOUND, "404 Not Found\n"),
+    }
+}
+
+async fn page(
+    demo: &Demo,
+    req: &Request<Incoming>,
+    name: &str,
+    context: serde_json::Value,
+) -> Response<Full<Bytes>> {
+    match demo.views.render(sessions(req), name, context).await {
+        Ok(html) => {
+            let mut res = Response::new(Full::from(html));
+            res.headers_mut().insert(
+                header::CONTENT_TYPE,
+                "text/html; charset=utf-8".parse().expect("static"),
+            );
+            res
+        }
+        Err(e) if e.is_unavailable() => text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "503 Service Unavailable: the session store is unavailable\n",
+        ),
+        Err(e) => {
+            eprintln!("render error: {e}");
+            text(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "500 Internal Server Error\n",
+            )
+        }
+    }
+}
+
+async fn dashboard(demo: &Demo, req: &Request<Incoming>) -> Response<Full<Bytes>> {
+    let user = match sessions(req).session().await {
+        Ok(session) => session.get("user"),
+        Err(_) => {
+            return text(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "503 Service Unavailable: the session store is unavailable\n",
+            );
+        }
+    };
+    let name = user.as_ref().and_then(|u| u.get("name")).cloned();
+    page(
+        demo,
+        req,
+        "demo/dashboard.html",
+        json!({"title": "Dashboard", "name": name}),
+    )
+    .await
+}
+
+async fn session_json(req: &Request<Incoming>) -> Response<Full<Bytes>> {
+    match sessions(req).session().await {
+        Ok(session) => {
+            let mut res = Response::new(Full::from(session.all().to_string()));
+            res.headers_mut().insert(
+                header::CONTENT_TYPE,
+                "application/json".parse().expect("static"),
+            );
+            res
+        }
+        Err(_) => text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "503 Service Unavailable: the session store is unavailable\n",
+        ),
+    }
+}
+
+async fn login(req: Request<Incoming>) -> Response<Full<Bytes>> {
+    let sessions = sessions(&req).clone();
+    let form = match read_form(req).await {
+        Ok(form) => form,
+        Err(res) => return res,
+    };
+    let name = form_value(&form, "name").unwrap_or_default();
+    let name = name.trim();
+    if name.is_empty() {
+        return Redirect::see_other("/")
+            .flash("danger", "Please enter a name to log in.")
+            .into_response();
+    }
+    let result = async {
+        let session = sessions.session().await?;
+        session.set("user", json!({"name": name}))?;
+        session.regenerate();
+        Ok::<_, session_core::SessionError>(())
+    }
+    .await;
+    match result {
+        Ok(()) => Redirect::see_other("/dashboard")
+            .flash("success", format!("Welcome back, {name}!"))
+            .into_response(),
+        Err(e) if e.is_unavailable() => text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "503 Service Unavailable: the session store is unavailable\n",
+        ),
+        Err(e) => text(StatusCode::BAD_REQUEST, &format!("400 Bad Request: {e}\n")),
+    }
+}
+
+async fn flash(req: Request<Incoming>) -> Response<Full<Bytes>> {
+    let form = match read_form(req).await {
+        Ok(form) => form,
+        Err(res) => return res,
+    };
+    let level = form_value(&form, "level").unwrap_or_default();
+    if !matches!(level.as_str(), "success" | "warning" | "danger") {
+        return text(
+            StatusCode::BAD_REQUEST,
+            "400 Bad Request: level must be success, warning or danger\n",
+        );
+    }
+    let message = form_value(&form, "message").unwrap_or_default();
+    Redirect::see_other("/")
+        .flash(level, message)
+        .into_response()
+}
+
+async fn logout(req: Request<Incoming>) -> Response<Full<Bytes>> {
+    match sessions(&req).session().await {
+        Ok(session) => {
+            session.invalidate();
+            Redirect::see_other("/")
+                .flash("warning", "You have been logged out.")
+                .into_response()
+        }
+        Err(_) => text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "503 Service Unavailable: the session store is unavailable\n",
+        ),
+    }
+}
+
+async fn read_form(req: Request<Incoming>) -> Result<Vec<(String, String)>, Response<Full<Bytes>>> {
+    let body = Limited::new(req.into_body(), MAX_FORM_BYTES);
+    let bytes = body
+        .collect()
+        .await
+        .map_err(|_| {
+            text(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "413 Payload Too Large: forms are limited to 16 KiB\n",
+            )
+        })?
+        .to_bytes();
+    Ok(form_urlencoded::parse(&bytes).into_owned().collect())
+}
+
+fn form_value(form: &[(String, String)], name: &str) -> Option<String> {
+    form.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+}
+
+fn text(status: StatusCode, body: &str) -> Response<Full<Bytes>> {
+    let mut res = Response::new(Full::from(body.to_owned()));
+    *res.status_mut() = status;
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        "text/plain; charset=utf-8".parse().expect("static"),
+    );
+    res
+}
