@@ -1,0 +1,272 @@
+//! The demo over a real socket with a real cookie-keeping client, for each
+//! driver and each engine.
+
+#[path = "../examples/demo/mod.rs"]
+mod demo;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use reqwest::StatusCode;
+use session_core::{SessionConfig, SessionManager};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+const SECRET: &str = "an end-to-end test secret, long enough to use";
+
+struct Server {
+    addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Server {
+    async fn start(driver: &str, engine: &str) -> Server {
+        Self::start_on("127.0.0.1:0".parse().expect("addr"), driver, engine).await
+    }
+
+    async fn start_on(addr: SocketAddr, driver: &str, engine: &str) -> Server {
+        let config = SessionConfig::default()
+            .with_driver(driver)
+            .with_secret(SECRET)
+            .expect("secret")
+            .with_cookie_secure(false);
+        let manager = SessionManager::from_config(&config).expect("manager");
+        let views = demo::views(engine).expect("views");
+        let listener = TcpListener::bind(addr).await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (stop, stopped) = oneshot::channel();
+        let demo = Arc::new(demo::Demo { manager, views });
+        let task = tokio::spawn(demo::serve(listener, demo, async {
+            let _ = stopped.await;
+        }));
+        Server {
+            addr,
+            stop: Some(stop),
+            task,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        (&mut self.task).await.expect("server task");
+    }
+}
+
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .expect("client")
+}
+
+async fn get(client: &reqwest::Client, url: String) -> (StatusCode, String) {
+    let res = client.get(url).send().await.expect("GET");
+    (res.status(), res.text().await.expect("body"))
+}
+
+async fn post(
+    client: &reqwest::Client,
+    url: String,
+    form: &[(&str, &str)],
+) -> (StatusCode, String) {
+    let res = client.post(url).form(form).send().await.expect("POST");
+    (res.status(), res.text().await.expect("body"))
+}
+
+fn alerts(html: &str) -> Vec<&str> {
+    html.lines()
+        .filter(|l| l.contains("class=\"alert"))
+        .map(str::trim)
+        .collect()
+}
+
+/// login → dashboard shows the name and the flash once → reload shows none;
+/// the flash survives a 404; logout; two clients isolated.
+async fn lifecycle(driver: &str, engine: &str) {
+    let server = Server::start(driver, engine).await;
+    let ada = browser();
+
+    let (status, html) = post(&ada, server.url("/login"), &[("name", "Ada")]).await;
+    assert_eq!(status, StatusCode::OK, "followed the 303 to the dashboard");
+    assert_eq!(
+        alerts(&html),
+        [r#"<div class="alert alert-success" role="alert">Welcome back, Ada!</div>"#]
+    );
+    assert!(html.contains("Signed in as <strong>Ada</strong>"), "{html}");
+    let (_, html) = get(&ada, server.url("/dashboard")).await;
+    assert!(alerts(&html).is_empty(), "shown once: {html}");
+    assert!(html.contains("Signed in as <strong>Ada</strong>"));
+
+    // A flash survives a 404 and shows on the next page.
+    let res = ada
+        .post(server.url("/flash"))
+        .form(&[("level", "warning"), ("message", "Mind the <gap>")])
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(res.status(), StatusCode::OK);
+    let html = res.text().await.expect("body");
+    assert_eq!(alerts(&html).len(), 1);
+    assert!(html.contains("Mind the &lt;gap&gt;"), "escaped: {html}");
+    // Without following the redirect: flash, then a 404, then the page.
+    let no_follow = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let (status, _) = post(
+        &no_follow,
+        server.url("/flash"),
+        &[("level", "danger"), ("message", "kept")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        get(&no_follow, server.url("/nope")).await.0,
+        StatusCode::NOT_FOUND
+    );
+    let (_, html) = get(&no_follow, server.url("/")).await;
+    assert!(
+        html.contains("alert-danger") && html.contains(">kept<"),
+        "{html}"
+    );
+    assert!(alerts(&get(&no_follow, server.url("/")).await.1).is_empty());
+
+    // Another client sees none of Ada's session.
+    let bob = browser();
+    let (_, json) = get(&bob, server.url("/session")).await;
+    assert_eq!(json, "{}");
+    post(&bob, server.url("/login"), &[("name", "Bob")]).await;
+    assert_eq!(
+        get(&ada, server.url("/session")).await.1,
+        r#"{"user":{"name":"Ada"}}"#
+    );
+    assert_eq!(
+        get(&bob, server.url("/session")).await.1,
+        r#"{"user":{"name":"Bob"}}"#
+    );
+
+    // Logout: the user is gone, the warning shows once.
+    let (status, html) = post(&ada, server.url("/logout"), &[]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("You have been logged out."), "{html}");
+    let (_, html) = get(&ada, server.url("/dashboard")).await;
+    assert!(
+        html.contains("You are not signed in") && alerts(&html).is_empty(),
+        "{html}"
+    );
+    assert_eq!(
+        get(&bob, server.url("/session")).await.1,
+        r#"{"user":{"name":"Bob"}}"#
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn memory_minijinja() {
+    lifecycle("memory", "minijinja").await;
+}
+
+#[tokio::test]
+async fn memory_tera() {
+    lifecycle("memory", "tera").await;
+}
+
+#[tokio::test]
+async fn cookie_minijinja() {
+    lifecycle("cookie", "minijinja").await;
+}
+
+#[tokio::test]
+async fn cookie_tera() {
+    lifecycle("cookie", "tera").await;
+}
+
+#[tokio::test]
+async fn the_cookie_driver_survives_a_server_restart_and_memory_does_not() {
+    for (driver, survives) in [("cookie", true), ("memory", false)] {
+        let server = Server::start(driver, "minijinja").await;
+        let addr = server.addr;
+        let client = browser();
+        post(&client, server.url("/login"), &[("name", "Ada")]).await;
+        server.stop().await;
+        let server = Server::start_on(addr, driver, "minijinja").await;
+        let (_, json) = get(&client, server.url("/session")).await;
+        let expected = if survives {
+            r#"{"user":{"name":"Ada"}}"#
+        } else {
+            "{}"
+        };
+        assert_eq!(json, expected, "{driver}");
+        server.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn hostile_cookie_headers_get_a_2xx_or_4xx_never_a_5xx() {
+    for driver in ["memory", "cookie"] {
+        let server = Server::start(driver, "minijinja").await;
+        let client = reqwest::Client::new();
+        let huge = format!("s_user={}", "A".repeat(70_000));
+        let headers: Vec<Vec<u8>> = vec![
+            b"session_id=\xff\xfe\xfd; s_user=\x80".to_vec(),
+            b";;;===;; ;".to_vec(),
+            b"s_user=AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA; f_success=bm90IGEgc2VhbGVkIHZhbHVl".to_vec(),
+            b"s!!!=1; f!=2; s_=3; f_x%zz=4".to_vec(),
+            format!("session_id={}", "x".repeat(4000)).into_bytes(),
+            huge.into_bytes(),
+        ];
+        for header in headers {
+            for path in ["/", "/dashboard", "/session"] {
+                let value =
+                    reqwest::header::HeaderValue::from_bytes(&header).expect("opaque bytes");
+                let status = client
+                    .get(server.url(path))
+                    .header(reqwest::header::COOKIE, value)
+                    .send()
+                    .await
+                    .expect("the server answers")
+                    .status();
+                assert!(
+                    status.is_success() || status.is_client_error(),
+                    "{driver} {path} {status} for {:?}",
+                    String::from_utf8_lossy(&header[..header.len().min(60)])
+                );
+            }
+        }
+        // Still serving.
+        assert_eq!(get(&browser(), server.url("/")).await.0, StatusCode::OK);
+        server.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn bad_forms_are_4xx() {
+    let server = Server::start("memory", "minijinja").await;
+    let client = browser();
+    let (status, _) = post(
+        &client,
+        server.url("/flash"),
+        &[("level", "info"), ("message", "x")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let big = "x".repeat(20_000);
+    let (status, _) = post(&client, server.url("/login"), &[("name", big.as_str())]).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    let (status, html) = post(&client, server.url("/login"), &[("name", "  ")]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("alert-danger"), "{html}");
+    assert_eq!(
+        get(&client, server.url("/login")).await.0,
+        StatusCode::METHOD_NOT_ALLOWED
+    );
+    server.stop().await;
+}
