@@ -9,7 +9,7 @@ use std::time::Duration;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::cluster::ClusterClientBuilder;
 use redis::cluster_async::ClusterConnection;
-use redis::{Cmd, ErrorKind, FromRedisValue, RedisError, ServerErrorKind};
+use redis::{Cmd, ErrorKind, FromRedisValue, Pipeline, RedisError, ServerErrorKind};
 use session_core::{ConfigError, SessionError};
 
 use crate::scripts::{LuaScript, Scripts};
@@ -128,14 +128,12 @@ impl Connection {
                 timeouts,
                 round_trips: AtomicU64::new(0),
             };
-            for script in [&scripts.load, &scripts.save] {
-                let mut load = redis::cmd("SCRIPT");
-                load.arg("LOAD").arg(script.source);
-                connection
-                    .send::<String>(&load)
-                    .await
-                    .map_err(|e| start_error("could not load the session scripts into", Some(e)))?;
-            }
+            let mut load = redis::cmd("SCRIPT");
+            load.arg("LOAD").arg(scripts.save.source);
+            connection
+                .send::<String>(&load)
+                .await
+                .map_err(|e| start_error("could not load the session script into", Some(e)))?;
             Ok(connection)
         };
         match tokio::time::timeout(startup, connecting).await {
@@ -161,7 +159,7 @@ impl Connection {
         keys: &[&str],
         args: &[Vec<u8>],
     ) -> Result<T, SessionError> {
-        let run = async {
+        self.bounded(action, async {
             let mut evalsha = redis::cmd("EVALSHA");
             evalsha
                 .arg(&script.sha1)
@@ -176,7 +174,31 @@ impl Connection {
                 }
                 other => other,
             }
-        };
+        })
+        .await
+    }
+
+    /// Sends `pipeline` — one round trip — within the operation timeout.
+    pub(crate) async fn pipeline<T: FromRedisValue>(
+        &self,
+        action: &'static str,
+        pipeline: &Pipeline,
+    ) -> Result<T, SessionError> {
+        self.bounded(action, async {
+            self.round_trips.fetch_add(1, Ordering::Relaxed);
+            match &self.backend {
+                Backend::Server(manager) => pipeline.query_async(&mut manager.clone()).await,
+                Backend::Cluster(cluster) => pipeline.query_async(&mut cluster.clone()).await,
+            }
+        })
+        .await
+    }
+
+    async fn bounded<T>(
+        &self,
+        action: &'static str,
+        run: impl Future<Output = Result<T, RedisError>>,
+    ) -> Result<T, SessionError> {
         let failure = |cause| {
             SessionError::backend(
                 DRIVER,

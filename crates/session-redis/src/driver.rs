@@ -273,33 +273,33 @@ impl SessionDriver for RedisDriver {
             return Ok(Loaded::empty());
         };
         let key = self.session_key(&id);
-        let ttl = if self.inner.sliding {
-            self.inner.lifetime_ms.clone()
-        } else {
-            b"0".to_vec()
-        };
-        let reply: Vec<Vec<u8>> = self
+        let mut pipeline = redis::pipe();
+        pipeline.cmd("HGETALL").arg(&key);
+        if self.inner.sliding {
+            // On a key that does not exist this does nothing.
+            pipeline
+                .cmd("PEXPIRE")
+                .arg(&key)
+                .arg(&self.inner.lifetime_ms)
+                .ignore();
+        }
+        let (reply,): (Vec<(Vec<u8>, Vec<u8>)>,) = self
             .inner
             .connection
-            .eval(
-                "loading a session",
-                &self.inner.scripts.load,
-                &[&key],
-                &[ttl],
-            )
+            .pipeline("loading a session", &pipeline)
             .await?;
         if reply.is_empty() {
             // Unknown, expired or regenerated away: no session.
             return Ok(Loaded::empty());
         }
         let mut data = SessionData::default();
-        for pair in reply.chunks_exact(2) {
+        for (field, value) in &reply {
             // A field this driver did not write, or a value that is not
             // JSON, is skipped rather than failing the whole request.
-            let Some((bucket, name)) = parse_field(&pair[0]) else {
+            let Some((bucket, name)) = parse_field(field) else {
                 continue;
             };
-            if let Ok(value) = serde_json::from_slice(&pair[1]) {
+            if let Ok(value) = serde_json::from_slice(value) {
                 data.bucket_mut(bucket).insert(name.to_owned(), value);
             }
         }

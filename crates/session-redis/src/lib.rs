@@ -51,12 +51,12 @@
 //! | request | round trips |
 //! | --- | --- |
 //! | without a session cookie | 0 |
-//! | load (`HGETALL`, plus `PEXPIRE` with sliding expiry, in one script) | 1 |
+//! | load (`HGETALL`, pipelined with `PEXPIRE` for sliding expiry) | 1 |
 //! | save of any changes, a regenerate included | 1 (one Lua script) |
 //! | a request that changes nothing | no save |
 //!
-//! Both scripts are loaded when the driver connects; a Redis that lost them
-//! (a restart) costs one more round trip the first time each runs. A save
+//! The save script is loaded when the driver connects; a Redis that lost it
+//! (a restart) costs one more round trip the first time it runs. A save
 //! whose session vanished while the request ran (below) costs two.
 //!
 //! # Concurrent requests: per-key deltas, no lost updates

@@ -262,7 +262,7 @@ async fn a_restart_that_drops_the_scripts_costs_one_extra_round_trip() {
     assert_eq!(
         driver.round_trips() - before,
         3,
-        "load 1 (its script came back with the first load), save: EVALSHA + EVAL once"
+        "load 1, save: EVALSHA (unknown script) + EVAL once"
     );
     let before = driver.round_trips();
     b.request(StatusCode::OK, |s| s.set("b", 3).expect("set"))

@@ -42,10 +42,6 @@ impl WholeRecordDriver {
         self.round_trips.load(Ordering::Relaxed)
     }
 
-    pub fn key_prefix(&self) -> &str {
-        &self.prefix
-    }
-
     fn key(&self, id: &SessionId) -> String {
         format!("{}{id}", self.prefix)
     }
