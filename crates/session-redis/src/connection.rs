@@ -17,8 +17,8 @@ use crate::scripts::{LuaScript, Scripts};
 /// The driver's name in errors.
 pub(crate) const DRIVER: &str = "redis";
 
-/// Where the driver connects to.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Where the driver connects to. `Debug` and `Display` hide passwords.
+#[derive(Clone, PartialEq, Eq)]
 pub(crate) enum Target {
     /// One Redis server (or a proxy in front of several).
     Server(String),
@@ -35,6 +35,18 @@ impl fmt::Display for Target {
                 let nodes: Vec<String> = nodes.iter().map(|n| redact(n)).collect();
                 f.write_str(&nodes.join(", "))
             }
+        }
+    }
+}
+
+impl fmt::Debug for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Target::Server(url) => f.debug_tuple("Server").field(&redact(url)).finish(),
+            Target::Cluster(nodes) => f
+                .debug_tuple("Cluster")
+                .field(&nodes.iter().map(|n| redact(n)).collect::<Vec<_>>())
+                .finish(),
         }
     }
 }
@@ -334,5 +346,8 @@ mod tests {
             cluster.to_string(),
             "the Redis Cluster at redis://:***@a:1, redis://b:2"
         );
+        let server = Target::Server("redis://:hunter2@host".into());
+        assert!(!format!("{server:?} {cluster:?}").contains("hunter2"));
+        assert!(!format!("{cluster:?}").contains(":pw@"));
     }
 }

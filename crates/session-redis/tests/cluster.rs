@@ -30,9 +30,14 @@ impl Cluster {
     fn start() -> Self {
         let nodes: Vec<RedisServer> = (0..3)
             .map(|_| {
+                // The bus port defaults to the port + 10000, which is past
+                // 65535 for a high free port: pick a free one too.
+                let bus_port = free_port().to_string();
                 RedisServer::start_with(
                     free_port(),
                     &[
+                        "--cluster-port",
+                        &bus_port,
                         "--cluster-enabled",
                         "yes",
                         "--cluster-config-file",
