@@ -407,3 +407,20 @@ async fn forged_unknown_and_foreign_data_load_safely() {
         "fields the driver did not write are skipped"
     );
 }
+
+#[tokio::test]
+async fn each_test_cleans_up_its_prefix() {
+    let cleaning = common::shared_driver("cleanup").await;
+    let prefix = cleaning.driver.key_prefix().to_owned();
+    let manager = manager(cleaning);
+    let mut b = Browser::new(manager.clone());
+    b.request(OK, |s| s.set("a", 1).expect("set"))
+        .await
+        .expect("request");
+    assert_eq!(keys_under(&redis_url(), &prefix).len(), 1);
+    drop((b, manager));
+    assert!(
+        keys_under(&redis_url(), &prefix).is_empty(),
+        "the driver's keys are deleted with it"
+    );
+}
