@@ -1,0 +1,470 @@
+//! A real browser against the demo server: Debian's `chromium`, headless,
+//! driven over WebDriver (`chromedriver` + fantoccini).
+//!
+//! Each test starts the demo in-process on a free port, its own
+//! `chromedriver` and a fresh browser profile, then logs in through the form,
+//! sees the flash once, flashes a message with markup in it (it must render as
+//! text) and logs out. The tests take turns: three browsers at once on a small
+//! CI machine only make each one slower.
+//!
+//! Without `chromium` and `chromedriver` these tests fail, they never skip:
+//! `apt-get install chromium chromium-driver` (`.ci/run` does).
+
+#[path = "../examples/demo/mod.rs"]
+mod demo;
+
+use std::error::Error;
+use std::fs::File;
+use std::net::SocketAddr;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+use session_core::SessionConfig;
+
+type TestResult<T = ()> = Result<T, Box<dyn Error + Send + Sync>>;
+
+/// How long one step (a page load, an element to appear) may take.
+const STEP: Duration = Duration::from_secs(10);
+/// How long one whole scenario may take, browser start included.
+const SCENARIO: Duration = Duration::from_secs(45);
+
+const HOME_TITLE: &str = "session-views demo";
+/// Would change the title, set a global and fire `onerror` if the page
+/// treated the flash message as HTML.
+const MARKUP: &str = r#"<script>window.__xss = 1; document.title = "XSS"</script><img src="x" onerror="window.__xss = 2"> & done"#;
+
+static ONE_BROWSER_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+#[test]
+fn minijinja_memory() {
+    run("minijinja", "memory");
+}
+
+#[test]
+fn tera_memory() {
+    run("tera", "memory");
+}
+
+#[test]
+fn minijinja_cookie() {
+    run("minijinja", "cookie");
+}
+
+fn run(engine: &str, driver: &str) {
+    let (chromium, chromedriver) = browser_binaries();
+    // A failed test poisons the lock; the next one may still run.
+    let _turn = ONE_BROWSER_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let started = Instant::now();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    let outcome = runtime.block_on(async {
+        tokio::time::timeout(SCENARIO, scenario(engine, driver, &chromium, &chromedriver)).await
+    });
+    match outcome {
+        Ok(Ok(())) => eprintln!(
+            "browser test {engine}/{driver}: passed in {:.1?}",
+            started.elapsed()
+        ),
+        Ok(Err(e)) => panic!("browser test {engine}/{driver} failed: {e}"),
+        Err(_) => panic!("browser test {engine}/{driver} took longer than {SCENARIO:?}"),
+    }
+}
+
+/// `chromium` and `chromedriver` from `PATH`, or a failure that says how to
+/// get them.
+fn browser_binaries() -> (PathBuf, PathBuf) {
+    let chromium = find_on_path("chromium");
+    let chromedriver = find_on_path("chromedriver");
+    match (chromium, chromedriver) {
+        (Some(chromium), Some(chromedriver)) => (chromium, chromedriver),
+        (chromium, chromedriver) => {
+            let missing: Vec<&str> = [
+                chromium.is_none().then_some("chromium"),
+                chromedriver.is_none().then_some("chromedriver"),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
+            panic!(
+                "the browser test needs {} on PATH: install them with \
+                 `apt-get install chromium chromium-driver` (.ci/run does this)",
+                missing.join(" and ")
+            )
+        }
+    }
+}
+
+fn find_on_path(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|candidate| candidate.is_file())
+}
+
+/// A directory under the system temp dir, removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(label: &str) -> Self {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        let path = std::env::temp_dir().join(format!(
+            "session-views-browser-{label}-{}-{nanos}",
+            std::process::id()
+        ));
+        std::fs::create_dir_all(&path).expect("creating a temp dir");
+        TempDir(path)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A `chromedriver` child in its own process group; dropping it kills the
+/// group, so no browser outlives the test even if the session was not closed.
+struct Chromedriver {
+    child: Child,
+    port: u16,
+    log: PathBuf,
+}
+
+impl Chromedriver {
+    async fn start(binary: &Path, dir: &Path) -> TestResult<Self> {
+        let port = free_port()?;
+        let log = dir.join("chromedriver.log");
+        let out = File::create(&log)?;
+        let child = Command::new(binary)
+            .arg(format!("--port={port}"))
+            .stdin(Stdio::null())
+            .stdout(out.try_clone()?)
+            .stderr(out)
+            .process_group(0)
+            .spawn()
+            .map_err(|e| format!("starting {}: {e}", binary.display()))?;
+        let mut driver = Chromedriver { child, port, log };
+        let deadline = Instant::now() + STEP;
+        loop {
+            if let Some(status) = driver.child.try_wait()? {
+                return Err(format!(
+                    "chromedriver exited at start ({status}):\n{}",
+                    driver.log_text()
+                )
+                .into());
+            }
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+            {
+                return Ok(driver);
+            }
+            if Instant::now() > deadline {
+                return Err(format!(
+                    "chromedriver did not listen on port {port} within {STEP:?}:\n{}",
+                    driver.log_text()
+                )
+                .into());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Chromedriver {
+    fn drop(&mut self) {
+        // The group holds chromedriver and the browser it started.
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.child.id())])
+            .stderr(Stdio::null())
+            .status();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A port nobody listens on right now (the OS picks it).
+fn free_port() -> std::io::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+/// The demo on a free loopback port, served until the runtime stops.
+async fn start_demo(engine: &str, driver: &str) -> TestResult<SocketAddr> {
+    // Configured here rather than through the environment, which the tests share.
+    let mut config = SessionConfig::default()
+        .with_driver(driver)
+        .with_cookie_secure(false);
+    if driver == "cookie" {
+        config = config.with_secret(demo::DEVELOPMENT_SECRET)?;
+    }
+    let views = demo::views(engine)?;
+    let manager = demo::manager(&config).await.map_err(|e| e.to_string())?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let demo = Arc::new(demo::Demo { manager, views });
+    tokio::spawn(demo::serve(listener, demo, std::future::pending()));
+    Ok(addr)
+}
+
+async fn connect(driver: &Chromedriver, chromium: &Path, profile: &Path) -> TestResult<Client> {
+    let mut capabilities = serde_json::Map::new();
+    capabilities.insert(
+        "goog:chromeOptions".to_owned(),
+        json!({
+            "binary": chromium,
+            "args": [
+                "--headless=new",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-dev-shm-usage",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                format!("--user-data-dir={}", profile.display()),
+            ],
+        }),
+    );
+    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    let client = ClientBuilder::new(connector)
+        .capabilities(capabilities)
+        .connect(&driver.url())
+        .await
+        .map_err(|e| {
+            format!(
+                "no browser session from chromedriver: {e}\n{}",
+                driver.log_text()
+            )
+        })?;
+    Ok(client)
+}
+
+async fn scenario(engine: &str, driver: &str, chromium: &Path, chromedriver: &Path) -> TestResult {
+    let dir = TempDir::new(&format!("{engine}-{driver}"));
+    let addr = start_demo(engine, driver).await?;
+    let chromedriver = Chromedriver::start(chromedriver, &dir.0).await?;
+    let profile = dir.0.join("profile");
+    let client = connect(&chromedriver, chromium, &profile).await?;
+    let result = steps(&client, &format!("http://{addr}"), driver).await;
+    // Closing the session lets chromedriver shut the browser down cleanly.
+    let closed = client.close().await;
+    result?;
+    closed?;
+    drop(chromedriver);
+    drop(dir);
+    Ok(())
+}
+
+async fn steps(c: &Client, base: &str, driver: &str) -> TestResult {
+    let name = "Ada Zoë";
+
+    // Log in through the form: 303 to the dashboard with the flash.
+    c.goto(&format!("{base}/")).await?;
+    check_eq("home page title", c.title().await?, HOME_TITLE.to_owned())?;
+    check_eq("alerts on a fresh home page", alerts(c).await?, vec![])?;
+    c.find(Locator::Css("input#name"))
+        .await?
+        .send_keys(name)
+        .await?;
+    click_and_wait(c, "button#login", "/dashboard").await?;
+    check_eq(
+        "the flash after logging in",
+        alerts(c).await?,
+        vec![(
+            "alert alert-success".to_owned(),
+            format!("Welcome back, {name}!"),
+        )],
+    )?;
+    check_eq(
+        "p#user after logging in",
+        text(c, "p#user").await?,
+        format!("Signed in as {name}."),
+    )?;
+
+    // The browser really holds the session, in cookies scripts cannot read.
+    let cookies: Vec<String> = c
+        .get_all_cookies()
+        .await?
+        .iter()
+        .map(|cookie| cookie.name().to_owned())
+        .collect();
+    let expected_cookie = if driver == "cookie" {
+        "s_user"
+    } else {
+        "session_id"
+    };
+    if !cookies.iter().any(|n| n == expected_cookie) {
+        return Err(format!(
+            "the {driver} driver should have set a `{expected_cookie}` cookie; the browser has {cookies:?}"
+        )
+        .into());
+    }
+    check_eq(
+        "document.cookie (all session cookies are HttpOnly)",
+        c.execute("return document.cookie", vec![]).await?,
+        json!(""),
+    )?;
+
+    // Reload: the flash was shown once, the user stays.
+    reload(c).await?;
+    check_eq("alerts after a reload", alerts(c).await?, vec![])?;
+    check_eq(
+        "p#user after a reload",
+        text(c, "p#user").await?,
+        format!("Signed in as {name}."),
+    )?;
+
+    // A flash message with markup in it renders as text.
+    c.goto(&format!("{base}/")).await?;
+    c.find(Locator::Css("select#level"))
+        .await?
+        .select_by_value("danger")
+        .await?;
+    let message = c.find(Locator::Css("input#message")).await?;
+    message.clear().await?;
+    message.send_keys(MARKUP).await?;
+    click_and_wait(c, "button#flash", "/").await?;
+    check_eq(
+        "the flashed markup",
+        alerts(c).await?,
+        vec![("alert alert-danger".to_owned(), MARKUP.to_owned())],
+    )?;
+    check_eq(
+        "elements inside the alert",
+        c.execute(
+            "return document.querySelector('.alert').children.length",
+            vec![],
+        )
+        .await?,
+        json!(0),
+    )?;
+    check_eq(
+        "the title after the markup flash",
+        c.title().await?,
+        HOME_TITLE.to_owned(),
+    )?;
+    check_eq(
+        "window.__xss (set only if the markup ran)",
+        c.execute("return window.__xss === undefined", vec![])
+            .await?,
+        json!(true),
+    )?;
+
+    // Still logged in; the dashboard shows no leftover flash.
+    c.goto(&format!("{base}/dashboard")).await?;
+    check_eq("alerts on the dashboard again", alerts(c).await?, vec![])?;
+    check_eq(
+        "p#user on the dashboard again",
+        text(c, "p#user").await?,
+        format!("Signed in as {name}."),
+    )?;
+
+    // Log out: 303 to the home page with the warning, and the user is gone.
+    click_and_wait(c, "button#logout", "/").await?;
+    check_eq(
+        "the flash after logging out",
+        alerts(c).await?,
+        vec![(
+            "alert alert-warning".to_owned(),
+            "You have been logged out.".to_owned(),
+        )],
+    )?;
+    c.goto(&format!("{base}/dashboard")).await?;
+    check_eq("alerts after logging out", alerts(c).await?, vec![])?;
+    check_eq(
+        "p#user after logging out",
+        text(c, "p#user").await?,
+        "You are not signed in. Log in".to_owned(),
+    )?;
+    Ok(())
+}
+
+fn check_eq<T: PartialEq + std::fmt::Debug>(what: &str, actual: T, expected: T) -> TestResult {
+    if actual == expected {
+        Ok(())
+    } else {
+        Err(format!("{what}: expected {expected:?}, got {actual:?}").into())
+    }
+}
+
+async fn text(c: &Client, css: &str) -> TestResult<String> {
+    Ok(c.find(Locator::Css(css)).await?.text().await?)
+}
+
+/// Every `.alert` on the page as (class, text).
+async fn alerts(c: &Client) -> TestResult<Vec<(String, String)>> {
+    let mut found = Vec::new();
+    for alert in c.find_all(Locator::Css(".alert")).await? {
+        let class = alert.attr("class").await?.unwrap_or_default();
+        found.push((class, alert.text().await?));
+    }
+    Ok(found)
+}
+
+/// Marks the current document, so that a wait can tell the next page from
+/// this one even when both have the same URL.
+async fn mark_page(c: &Client) -> TestResult {
+    c.execute("window.__sv_old_page = true", vec![]).await?;
+    Ok(())
+}
+
+async fn click_and_wait(c: &Client, css: &str, path: &str) -> TestResult {
+    mark_page(c).await?;
+    c.find(Locator::Css(css)).await?.click().await?;
+    wait_for_new_page(c, path, &format!("clicking {css}")).await
+}
+
+async fn reload(c: &Client) -> TestResult {
+    mark_page(c).await?;
+    let path = c.current_url().await?.path().to_owned();
+    c.refresh().await?;
+    wait_for_new_page(c, &path, "reloading").await
+}
+
+/// Waits until a document other than the marked one has loaded at `path`.
+async fn wait_for_new_page(c: &Client, path: &str, after: &str) -> TestResult {
+    let probe = "return [document.readyState, location.pathname, window.__sv_old_page === true]";
+    let deadline = Instant::now() + STEP;
+    let mut last = Value::Null;
+    loop {
+        // While the browser navigates, scripts may fail to run: try again.
+        if let Ok(state) = c.execute(probe, vec![]).await {
+            if state == json!(["complete", path, false]) {
+                return Ok(());
+            }
+            last = state;
+        }
+        if Instant::now() > deadline {
+            return Err(format!(
+                "after {after}: no new page at {path} within {STEP:?} \
+                 (last [readyState, path, old page]: {last})"
+            )
+            .into());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
