@@ -15,7 +15,9 @@ async fn session() -> Session {
     session.set("zero", 0).expect("set");
     session.set("shadowed", "session").expect("set");
     session.flash("shadowed", "flash").expect("flash");
-    session.flash("danger", "<script>alert('x')</script>").expect("flash");
+    session
+        .flash("danger", "<script>alert('x')</script>")
+        .expect("flash");
     session
 }
 
@@ -28,8 +30,16 @@ fn env_with(templates: &[(&'static str, &'static str)]) -> Environment<'static> 
     env
 }
 
-fn render(env: &Environment<'_>, name: &str, session: &Session) -> Result<String, minijinja::Error> {
-    session_minijinja::render(&env.get_template(name)?, context! { page => "home" }, session)
+fn render(
+    env: &Environment<'_>,
+    name: &str,
+    session: &Session,
+) -> Result<String, minijinja::Error> {
+    session_minijinja::render(
+        &env.get_template(name)?,
+        context! { page => "home" },
+        session,
+    )
 }
 
 #[tokio::test]
@@ -56,7 +66,10 @@ async fn values_are_autoescaped_in_html_only() {
         render(&env, "a.html", &session).expect("html"),
         "&lt;script&gt;alert(&#x27;x&#x27;)&lt;&#x2f;script&gt;"
     );
-    assert_eq!(render(&env, "a.txt", &session).expect("txt"), "<script>alert('x')</script>");
+    assert_eq!(
+        render(&env, "a.txt", &session).expect("txt"),
+        "<script>alert('x')</script>"
+    );
 }
 
 #[tokio::test]
@@ -73,7 +86,10 @@ async fn no_session_bound_is_an_error_naming_the_cause() {
             .contains("session() was called but no session is bound to this render"),
         "{err}"
     );
-    assert!(err.to_string().contains("session_minijinja::render"), "{err}");
+    assert!(
+        err.to_string().contains("session_minijinja::render"),
+        "{err}"
+    );
     assert_eq!(err.line(), Some(2));
 }
 
@@ -81,13 +97,41 @@ async fn no_session_bound_is_an_error_naming_the_cause() {
 async fn unknown_methods_and_wrong_arguments_are_errors_with_the_line() {
     let session = session().await;
     for (source, kind, message) in [
-        ("\n\n{{ session().nope() }}", minijinja::ErrorKind::UnknownMethod, "session() has no method `nope`"),
-        ("\n\n{{ session().has() }}", minijinja::ErrorKind::MissingArgument, "session().has() takes 1 argument (the key), got 0"),
-        ("\n\n{{ session().has('a', 'b') }}", minijinja::ErrorKind::TooManyArguments, "got 2"),
-        ("\n\n{{ session().get('a', 'b', 'c') }}", minijinja::ErrorKind::TooManyArguments, "takes 1 or 2 arguments"),
-        ("\n\n{{ session().all(1) }}", minijinja::ErrorKind::TooManyArguments, "takes no arguments"),
-        ("\n\n{{ session().get(1) }}", minijinja::ErrorKind::InvalidOperation, "takes the key as a string"),
-        ("\n\n{{ session(1) }}", minijinja::ErrorKind::TooManyArguments, ""),
+        (
+            "\n\n{{ session().nope() }}",
+            minijinja::ErrorKind::UnknownMethod,
+            "session() has no method `nope`",
+        ),
+        (
+            "\n\n{{ session().has() }}",
+            minijinja::ErrorKind::MissingArgument,
+            "session().has() takes 1 argument (the key), got 0",
+        ),
+        (
+            "\n\n{{ session().has('a', 'b') }}",
+            minijinja::ErrorKind::TooManyArguments,
+            "got 2",
+        ),
+        (
+            "\n\n{{ session().get('a', 'b', 'c') }}",
+            minijinja::ErrorKind::TooManyArguments,
+            "takes 1 or 2 arguments",
+        ),
+        (
+            "\n\n{{ session().all(1) }}",
+            minijinja::ErrorKind::TooManyArguments,
+            "takes no arguments",
+        ),
+        (
+            "\n\n{{ session().get(1) }}",
+            minijinja::ErrorKind::InvalidOperation,
+            "takes the key as a string",
+        ),
+        (
+            "\n\n{{ session(1) }}",
+            minijinja::ErrorKind::TooManyArguments,
+            "",
+        ),
     ] {
         let mut env = Environment::new();
         session_minijinja::add_to_environment(&mut env);
@@ -106,21 +150,40 @@ async fn unknown_methods_and_wrong_arguments_are_errors_with_the_line() {
 async fn includes_and_imported_macros_see_the_session() {
     let session = session().await;
     let env = env_with(&[
-        ("page.html", "{% import 'm.html' as m %}{% include 'inc.html' %}|{{ m.show('shadowed') }}|{% from 'm.html' import show %}{{ show('zero') }}"),
+        (
+            "page.html",
+            "{% import 'm.html' as m %}{% include 'inc.html' %}|{{ m.show('shadowed') }}|{% from 'm.html' import show %}{{ show('zero') }}",
+        ),
         ("inc.html", "{{ session().get('user').name }}"),
-        ("m.html", "{% macro show(k) %}{{ session().get(k) }}{% endmacro %}"),
+        (
+            "m.html",
+            "{% macro show(k) %}{{ session().get(k) }}{% endmacro %}",
+        ),
     ]);
-    assert_eq!(render(&env, "page.html", &session).expect("renders"), "Ada|flash|0");
+    assert_eq!(
+        render(&env, "page.html", &session).expect("renders"),
+        "Ada|flash|0"
+    );
 
     let other = {
         let manager = SessionManager::builder().build().expect("manager");
-        let other = manager.request(RequestContext::new()).session().await.expect("session");
+        let other = manager
+            .request(RequestContext::new())
+            .session()
+            .await
+            .expect("session");
         other.set("user", json!({"name": "Bob"})).expect("set");
         other
     };
     let inc = env.get_template("inc.html").expect("template");
-    assert_eq!(session_minijinja::render(&inc, (), &other).expect("renders"), "Bob");
-    assert_eq!(session_minijinja::render(&inc, (), &session).expect("renders"), "Ada");
+    assert_eq!(
+        session_minijinja::render(&inc, (), &other).expect("renders"),
+        "Bob"
+    );
+    assert_eq!(
+        session_minijinja::render(&inc, (), &session).expect("renders"),
+        "Ada"
+    );
 }
 
 #[tokio::test]
@@ -130,11 +193,17 @@ async fn the_context_is_merged_and_cannot_unbind_the_session() {
     let template = env.get_template("t.txt").expect("template");
     // A context key named like the hidden one does not replace the session.
     let ctx = context! { page => "p", __session_views => "not a session" };
-    assert_eq!(session_minijinja::render(&template, ctx, &session).expect("renders"), "p 0");
+    assert_eq!(
+        session_minijinja::render(&template, ctx, &session).expect("renders"),
+        "p 0"
+    );
     // `context` is usable with the other render entry points.
     let mut out = Vec::new();
     template
-        .render_captured_to(session_minijinja::context(&session, context! { page => "w" }), &mut out)
+        .render_captured_to(
+            session_minijinja::context(&session, context! { page => "w" }),
+            &mut out,
+        )
         .expect("renders");
     assert_eq!(out, b"w 0");
 }

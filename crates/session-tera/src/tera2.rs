@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use session_core::Session;
 use session_core::serde_json::Value as Json;
+use tera::value::Key;
 use tera::{Context, Error, Kwargs, State, Tera, TeraResult, Value};
 
 use crate::call::{self, Call, NO_SESSION};
@@ -44,21 +45,22 @@ fn session(kwargs: Kwargs, state: &State<'_>) -> TeraResult<Value> {
         |v| v.as_bool() == Some(true),
     )
     .map_err(Error::message)?;
-    let key = |value: &Value| {
-        value.as_str().map(str::to_owned).ok_or_else(|| {
-            Error::message(format!(
-                "session keys are strings, got {} `{value}`",
-                value.name()
-            ))
-        })
-    };
     Ok(match call {
-        Call::Has(k) => Value::from(data.contains_key(&tera::value::Key::from(key(k)?))),
-        Call::Get(k, default) => match data.get(&tera::value::Key::from(key(k)?)) {
+        Call::Has(k) => Value::from(data.contains_key(&key_of(k)?)),
+        Call::Get(k, default) => match data.get(&key_of(k)?) {
             Some(value) => value.clone(),
             None => default.cloned().unwrap_or_else(Value::none),
         },
         Call::All => Value::from(data.clone()),
+    })
+}
+
+fn key_of(value: &Value) -> TeraResult<Key<'_>> {
+    value.as_str().map(Key::Str).ok_or_else(|| {
+        Error::message(format!(
+            "session keys are strings, got {} `{value}`",
+            value.name()
+        ))
     })
 }
 

@@ -28,14 +28,33 @@ fn a_render_without_a_session_says_so() {
 #[test]
 fn unknown_methods_and_wrong_argument_counts_fail_the_load_with_the_line() {
     for (source, line, message) in [
-        ("a\nb\n{{ session().nope() }}", 3, "session() has no method `nope`"),
-        ("{% if x %}\n{% if session().has() %}{% endif %}{% endif %}", 2, "session().has() takes 1 argument (the key), got 0"),
-        ("\n\n\n\n{{ session().get('a', 'b', 'c') }}", 5, "session().get() takes 1 or 2 arguments"),
-        ("{{ session().all('a') }}", 1, "session().all() takes no arguments, got 1"),
+        (
+            "a\nb\n{{ session().nope() }}",
+            3,
+            "session() has no method `nope`",
+        ),
+        (
+            "{% if x %}\n{% if session().has() %}{% endif %}{% endif %}",
+            2,
+            "session().has() takes 1 argument (the key), got 0",
+        ),
+        (
+            "\n\n\n\n{{ session().get('a', 'b', 'c') }}",
+            5,
+            "session().get() takes 1 or 2 arguments",
+        ),
+        (
+            "{{ session().all('a') }}",
+            1,
+            "session().all() takes no arguments, got 1",
+        ),
     ] {
         let err = tera_with("bad.html", source).expect_err(source).to_string();
         assert!(err.contains("template `bad.html`"), "{err}");
-        assert!(err.contains(&format!("line {line}, column")), "{source}: {err}");
+        assert!(
+            err.contains(&format!("line {line}, column")),
+            "{source}: {err}"
+        );
         assert!(err.contains(message), "{source}: {err}");
     }
 }
@@ -53,10 +72,14 @@ fn tera_errors_point_at_the_line_as_written() {
     assert!(err.contains("syntax.html:8:"), "{err}");
 
     // A render error on line 9.
-    let tera = tera_with("render.html", &format!("{before}ok\n{{{{ nope.field }}}}")).expect("loads");
+    let tera =
+        tera_with("render.html", &format!("{before}ok\n{{{{ nope.field }}}}")).expect("loads");
     let mut context = tera::Context::new();
     session_tera::bind(&mut context, &futures_free_session());
-    let err = tera.render("render.html", &context).expect_err("undefined").to_string();
+    let err = tera
+        .render("render.html", &context)
+        .expect_err("undefined")
+        .to_string();
     assert!(err.contains("render.html:9:"), "{err}");
 }
 
@@ -77,7 +100,8 @@ async fn the_keyword_form_works_when_written_by_hand() {
         "{% if session(has='success') %}{{ session(get='success') }}|{{ session(get='x', default='d') }}|{{ session(all=true) | length }}{% endif %}",
     )
     .expect("loads without the rewrite");
-    let out = session_tera::render(&tera, "kw.html", &tera::Context::new(), &session).expect("renders");
+    let out =
+        session_tera::render(&tera, "kw.html", &tera::Context::new(), &session).expect("renders");
     assert_eq!(out, "Saved|d|1");
 }
 
@@ -87,7 +111,10 @@ async fn bad_keyword_calls_are_render_errors_with_the_line() {
     for (source, message) in [
         ("\n{{ session() }}", "session() takes has=KEY"),
         ("\n{{ session(nope=1) }}", "unknown argument `nope=`"),
-        ("\n{{ session(has='a', get='b') }}", "session() takes has=KEY"),
+        (
+            "\n{{ session(has='a', get='b') }}",
+            "session() takes has=KEY",
+        ),
         ("\n{{ session(all=false) }}", "session() takes has=KEY"),
         ("\n{{ session(get=1) }}", "session keys are strings"),
     ] {
@@ -105,7 +132,8 @@ async fn values_are_autoescaped_in_html_templates_only() {
     let session = flashed("danger", "<script>alert(1)</script>").await;
     let mut tera = tera::Tera::new();
     let source = "{{ session().get('danger') }}";
-    session_tera::add_raw_templates(&mut tera, [("a.html", source), ("a.txt", source)]).expect("loads");
+    session_tera::add_raw_templates(&mut tera, [("a.html", source), ("a.txt", source)])
+        .expect("loads");
     let context = tera::Context::new();
     assert_eq!(
         session_tera::render(&tera, "a.html", &context, &session).expect("html"),
@@ -121,7 +149,8 @@ async fn values_are_autoescaped_in_html_templates_only() {
 /// several threads at once each see their own session.
 #[tokio::test]
 async fn concurrent_renders_see_their_own_session() {
-    let tera = std::sync::Arc::new(tera_with("m.html", "{{ session().get('who') }}").expect("loads"));
+    let tera =
+        std::sync::Arc::new(tera_with("m.html", "{{ session().get('who') }}").expect("loads"));
     let mut sessions = Vec::new();
     for i in 0..8 {
         sessions.push((i, flashed("who", &format!("user {i}")).await));
@@ -132,8 +161,9 @@ async fn concurrent_renders_see_their_own_session() {
             let tera = tera.clone();
             std::thread::spawn(move || {
                 for _ in 0..200 {
-                    let out = session_tera::render(&tera, "m.html", &tera::Context::new(), &session)
-                        .expect("renders");
+                    let out =
+                        session_tera::render(&tera, "m.html", &tera::Context::new(), &session)
+                            .expect("renders");
                     assert_eq!(out, format!("user {i}"));
                 }
             })
@@ -146,7 +176,9 @@ async fn concurrent_renders_see_their_own_session() {
 
 #[test]
 fn the_loader_reports_a_missing_directory_and_a_bad_template() {
-    let err = session_tera::new("/no/such/templates").expect_err("missing").to_string();
+    let err = session_tera::new("/no/such/templates")
+        .expect_err("missing")
+        .to_string();
     assert!(err.contains("/no/such/templates"), "{err}");
 
     let dir = std::env::temp_dir().join(format!("session-tera-loader-{}", std::process::id()));

@@ -7,10 +7,54 @@ use session_tera::rewrite;
 /// without whitespace control, quotes, brackets, raw tags, and the helper's
 /// own words.
 const PIECES: &[&str] = &[
-    "{{", "}}", "{%", "%}", "{#", "#}", "{{-", "-}}", "{%-", "-%}", " raw ", "{% raw %}",
-    "{% endraw %}", "{%- endraw -%}", "'", "\"", "`", "\\", "(", ")", "[", "]", "{", "}", ",",
-    ".", "::", " ", "\n", "\t", "x", "é", "session", "session()", "session().", "has", "get",
-    "all", "has(", "get(", "all()", "'k'", "=", "|", "~", "-", "%", "#",
+    "{{",
+    "}}",
+    "{%",
+    "%}",
+    "{#",
+    "#}",
+    "{{-",
+    "-}}",
+    "{%-",
+    "-%}",
+    " raw ",
+    "{% raw %}",
+    "{% endraw %}",
+    "{%- endraw -%}",
+    "'",
+    "\"",
+    "`",
+    "\\",
+    "(",
+    ")",
+    "[",
+    "]",
+    "{",
+    "}",
+    ",",
+    ".",
+    "::",
+    " ",
+    "\n",
+    "\t",
+    "x",
+    "é",
+    "session",
+    "session()",
+    "session().",
+    "has",
+    "get",
+    "all",
+    "has(",
+    "get(",
+    "all()",
+    "'k'",
+    "=",
+    "|",
+    "~",
+    "-",
+    "%",
+    "#",
 ];
 
 fn soup() -> impl Strategy<Value = String> {
@@ -29,13 +73,15 @@ fn has_session_call(source: &str) -> bool {
 /// Helper calls where they are not code: in text, comments, strings and raw
 /// blocks, with the surrounding code written in any of the delimiter forms.
 fn not_code() -> impl Strategy<Value = String> {
-    let call = prop::sample::select(&[
-        "session().has('success')",
-        "session().get(\"a\", 'b')",
-        "session().all()",
-        "session().nope(",
-        "session().has(x }}",
-    ][..]);
+    let call = prop::sample::select(
+        &[
+            "session().has('success')",
+            "session().get(\"a\", 'b')",
+            "session().all()",
+            "session().nope(",
+            "session().has(x }}",
+        ][..],
+    );
     let filler = "[a-z <>/=\n]{0,8}";
     let segment = (0..6u8, call, filler, prop::bool::ANY).prop_map(|(kind, call, fill, dash)| {
         let d = if dash { "-" } else { "" };

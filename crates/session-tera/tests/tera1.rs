@@ -30,7 +30,9 @@ fn chain(err: &tera1::Error) -> String {
 fn a_render_without_a_session_says_so() {
     let tera = tera_with("page.html", "{{ session().has('x') }}").expect("loads");
     assert!(!tera1::is_bound());
-    let err = tera.render("page.html", &Context::new()).expect_err("no session");
+    let err = tera
+        .render("page.html", &Context::new())
+        .expect_err("no session");
     let text = chain(&err);
     assert!(
         text.contains("session() was called but no session is bound to this render"),
@@ -48,7 +50,10 @@ async fn the_binding_ends_with_the_render() {
         "Saved"
     );
     assert!(!tera1::is_bound());
-    assert!(tera.render("page.html", &Context::new()).is_err(), "no stale session");
+    assert!(
+        tera.render("page.html", &Context::new()).is_err(),
+        "no stale session"
+    );
 }
 
 #[tokio::test]
@@ -56,9 +61,12 @@ async fn the_binding_is_restored_after_a_panic_in_a_render() {
     let outer = flashed("who", "outer").await;
     let inner = flashed("who", "inner").await;
     let mut tera = tera_with("page.html", "{{ session().get('who') }}{{ boom() }}").expect("loads");
-    tera.register_function("boom", |_: &std::collections::HashMap<String, tera1::Value>| -> tera1::Result<tera1::Value> {
-        panic!("a function panicked mid-render")
-    });
+    tera.register_function(
+        "boom",
+        |_: &std::collections::HashMap<String, tera1::Value>| -> tera1::Result<tera1::Value> {
+            panic!("a function panicked mid-render")
+        },
+    );
     tera1::add_raw_template(&mut tera, "who.html", "{{ session().get('who') }}").expect("loads");
 
     let _outer = tera1::bind(&outer);
@@ -67,7 +75,10 @@ async fn the_binding_is_restored_after_a_panic_in_a_render() {
     }));
     assert!(panicked.is_err(), "the render panicked");
     // The outer binding is back, not the inner one and not nothing.
-    assert_eq!(tera.render("who.html", &Context::new()).expect("renders"), "outer");
+    assert_eq!(
+        tera.render("who.html", &Context::new()).expect("renders"),
+        "outer"
+    );
     drop(_outer);
     assert!(!tera1::is_bound());
 
@@ -90,7 +101,10 @@ async fn nested_bindings_restore_in_order() {
     {
         let _guard_b = tera1::bind(&b);
         assert_eq!(render(), "b");
-        assert_eq!(tera1::render(&tera, "who.html", &Context::new(), &a).expect("renders"), "a");
+        assert_eq!(
+            tera1::render(&tera, "who.html", &Context::new(), &a).expect("renders"),
+            "a"
+        );
         assert_eq!(render(), "b");
     }
     assert_eq!(render(), "a");
@@ -101,14 +115,21 @@ async fn nested_bindings_restore_in_order() {
 #[tokio::test]
 async fn other_threads_never_see_the_binding() {
     let session = flashed("who", "here").await;
-    let tera = std::sync::Arc::new(tera_with("who.html", "{{ session().get('who') }}").expect("loads"));
+    let tera =
+        std::sync::Arc::new(tera_with("who.html", "{{ session().get('who') }}").expect("loads"));
     let _bound = tera1::bind(&session);
     let other = {
         let tera = tera.clone();
         std::thread::spawn(move || tera.render("who.html", &Context::new()).is_err())
     };
-    assert!(other.join().expect("thread"), "the other thread had no session");
-    assert_eq!(tera.render("who.html", &Context::new()).expect("renders"), "here");
+    assert!(
+        other.join().expect("thread"),
+        "the other thread had no session"
+    );
+    assert_eq!(
+        tera.render("who.html", &Context::new()).expect("renders"),
+        "here"
+    );
 }
 
 #[test]
@@ -123,8 +144,14 @@ fn unknown_methods_fail_the_load_with_the_line() {
 async fn values_are_autoescaped_in_html_templates() {
     let session = flashed("danger", "<script>x</script>").await;
     let mut tera = Tera::default();
-    tera1::add_raw_templates(&mut tera, [("a.html", "{{ session().get('danger') }}"), ("a.txt", "{{ session().get('danger') }}")])
-        .expect("loads");
+    tera1::add_raw_templates(
+        &mut tera,
+        [
+            ("a.html", "{{ session().get('danger') }}"),
+            ("a.txt", "{{ session().get('danger') }}"),
+        ],
+    )
+    .expect("loads");
     assert_eq!(
         tera1::render(&tera, "a.html", &Context::new(), &session).expect("html"),
         "&lt;script&gt;x&lt;&#x2F;script&gt;"
