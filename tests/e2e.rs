@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use reqwest::StatusCode;
-use session_core::{SessionConfig, SessionManager};
+use session_core::SessionConfig;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
@@ -30,8 +30,11 @@ impl Server {
             .with_driver(driver)
             .with_secret(SECRET)
             .expect("secret")
-            .with_cookie_secure(false);
-        let manager = SessionManager::from_config(&config).expect("manager");
+            .with_cookie_secure(false)
+            .with_redis_url(redis_url());
+        let manager = demo::manager(&config).await.unwrap_or_else(|e| {
+            panic!("{e}\n(the redis tests need Redis at REDIS_URL, default redis://127.0.0.1:6379: start one with `redis-server --daemonize yes --save \"\" --appendonly no`)")
+        });
         let views = demo::views(engine).expect("views");
         let listener = TcpListener::bind(addr).await.expect("bind");
         let addr = listener.local_addr().expect("addr");
@@ -57,6 +60,10 @@ impl Server {
         }
         (&mut self.task).await.expect("server task");
     }
+}
+
+fn redis_url() -> String {
+    std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
 }
 
 fn browser() -> reqwest::Client {
@@ -190,8 +197,95 @@ async fn cookie_tera() {
 }
 
 #[tokio::test]
-async fn the_cookie_driver_survives_a_server_restart_and_memory_does_not() {
-    for (driver, survives) in [("cookie", true), ("memory", false)] {
+async fn redis_minijinja() {
+    lifecycle("redis", "minijinja").await;
+}
+
+#[tokio::test]
+async fn redis_tera() {
+    lifecycle("redis", "tera").await;
+}
+
+/// A running `examples/app` process (built by `cargo test` with the other examples).
+struct AppProcess(std::process::Child, u16);
+
+impl AppProcess {
+    async fn start(envs: &[(&str, &str)]) -> AppProcess {
+        let exe = std::env::current_exe().expect("test binary");
+        // target/<profile>/deps/e2e-<hash> -> target/<profile>/examples/app
+        let app = exe
+            .parent()
+            .and_then(|deps| deps.parent())
+            .map(|profile| profile.join("examples").join("app"))
+            .expect("target dir");
+        assert!(
+            app.exists(),
+            "{} is missing: run the tests through cargo test",
+            app.display()
+        );
+        let port = {
+            let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("free port");
+            probe.local_addr().expect("addr").port()
+        };
+        let child = std::process::Command::new(&app)
+            .env("PORT", port.to_string())
+            .env("REDIS_URL", redis_url())
+            .envs(envs.iter().copied())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start the demo");
+        let process = AppProcess(child, port);
+        for _ in 0..200 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+            {
+                return process;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        panic!("the demo did not start listening on port {port}");
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.1)
+    }
+}
+
+impl Drop for AppProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test]
+async fn two_demo_processes_share_sessions_through_redis() {
+    let env = [("SESSION_DRIVER", "redis")];
+    let (one, two) = (AppProcess::start(&env).await, AppProcess::start(&env).await);
+    // Cookies are per host, not per port: one browser talks to both processes.
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let (status, _) = post(&client, one.url("/login"), &[("name", "Ada")]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, html) = get(&client, two.url("/dashboard")).await;
+    assert!(
+        html.contains("Welcome back, Ada!"),
+        "the flash set by one shows on two: {html}"
+    );
+    assert!(html.contains("Signed in as <strong>Ada</strong>"));
+    let (_, html) = get(&client, one.url("/dashboard")).await;
+    assert!(alerts(&html).is_empty(), "shown once across both: {html}");
+    assert!(html.contains("Signed in as <strong>Ada</strong>"));
+}
+
+#[tokio::test]
+async fn cookie_and_redis_sessions_survive_a_server_restart_memory_ones_do_not() {
+    for (driver, survives) in [("cookie", true), ("redis", true), ("memory", false)] {
         let server = Server::start(driver, "minijinja").await;
         let addr = server.addr;
         let client = browser();
@@ -211,7 +305,7 @@ async fn the_cookie_driver_survives_a_server_restart_and_memory_does_not() {
 
 #[tokio::test]
 async fn hostile_cookie_headers_get_a_2xx_or_4xx_never_a_5xx() {
-    for driver in ["memory", "cookie"] {
+    for driver in ["memory", "cookie", "redis"] {
         let server = Server::start(driver, "minijinja").await;
         let client = reqwest::Client::new();
         let huge = format!("s_user={}", "A".repeat(70_000));

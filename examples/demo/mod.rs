@@ -80,10 +80,17 @@ pub fn config_from_env() -> Result<(SessionConfig, bool), ConfigError> {
     Ok((config, default_secret))
 }
 
-/// Builds the manager for `config`, adding the redis driver when it is the default.
-pub async fn manager(config: &SessionConfig) -> Result<SessionManager, Box<dyn std::error::Error>> {
-    let builder = SessionManager::builder_from_config(config)?;
-    Ok(builder.build()?)
+/// Builds the manager for `config`, connecting the redis driver when it is
+/// the default (an unreachable Redis stops the demo at start-up).
+pub async fn manager(config: &SessionConfig) -> Result<SessionManager, ConfigError> {
+    let mut builder = SessionManager::builder_from_config(config)?;
+    if config.driver() == "redis" {
+        builder = builder.driver(
+            "redis",
+            session_redis::RedisDriver::from_config(config).await?,
+        );
+    }
+    builder.build()
 }
 
 /// The demo as a hyper-compatible tower service.
