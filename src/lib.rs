@@ -2,14 +2,23 @@
 //!
 //! Masonite-style sessions and flash messages for Rust web apps, and a
 //! `session()` helper that template authors call the same way in MiniJinja
-//! and Tera.
+//! and Tera:
 //!
-//! This crate is the facade: it re-exports the workspace's crates, the
-//! optional ones behind features.
+//! ```jinja
+//! {% if session().has('success') %}<div class="alert alert-success">{{ session().get('success') }}</div>{% endif %}
+//! ```
+//!
+//! This crate is the facade: the core is always here, the rest behind features.
 //!
 //! | feature | crate | what it adds |
 //! | --- | --- | --- |
-//! | (always) | `session-core` | [`Session`], drivers, [`SessionManager`], [`SessionConfig`] |
+//! | (always) | `session-core` | [`Session`], [`SessionManager`], [`SessionConfig`], [`MemoryDriver`], [`CookieDriver`], the [`SessionDriver`] trait |
+//! | `hyper` | `session-hyper` | `SessionLayer`, `Redirect`, `Views` |
+//! | `axum` | `session-hyper` | `Sessions` / `CurrentSession` extractors, `IntoResponse` |
+//! | `minijinja` | `session-minijinja` | [`minijinja`] module: `add_to_environment`, `render` |
+//! | `tera` | `session-tera` | [`tera`] module: the rewriting loader, `render` |
+//! | `tera1` | `session-tera` | `tera::tera1`: the same for Tera 1 |
+//! | `redis` | `session-redis` | `RedisDriver` |
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -22,7 +31,39 @@
 //! assert_eq!(cookies.len(), 1); // the new session's id
 //! # Ok(()) }
 //! ```
+//!
+//! The demo server (`cargo run --example app`) shows a whole hyper app.
 #![deny(missing_docs)]
 
 #[doc(inline)]
 pub use session_core::*;
+
+#[cfg(feature = "hyper")]
+#[doc(inline)]
+pub use session_hyper::{Redirect, SessionLayer, SessionService, sessions, try_sessions};
+
+#[cfg(all(feature = "hyper", any(feature = "minijinja", feature = "tera")))]
+#[doc(inline)]
+pub use session_hyper::{ViewError, Views};
+
+#[cfg(feature = "axum")]
+#[doc(inline)]
+pub use session_hyper::{CurrentSession, SessionRejection, Sessions};
+
+#[cfg(feature = "redis")]
+#[doc(inline)]
+pub use session_redis::{RedisDriver, RedisDriverBuilder};
+
+/// `session()` for MiniJinja (the `session-minijinja` crate).
+#[cfg(feature = "minijinja")]
+pub mod minijinja {
+    #[doc(inline)]
+    pub use session_minijinja::*;
+}
+
+/// `session()` for Tera (the `session-tera` crate).
+#[cfg(any(feature = "tera", feature = "tera1"))]
+pub mod tera {
+    #[doc(inline)]
+    pub use session_tera::*;
+}
