@@ -1,5 +1,7 @@
 //! The project page rendered with the `session()` helper vs. the same page
 //! rendered from the same data passed as plain context variables.
+// `criterion_group!` generates a function without docs.
+#![allow(missing_docs)]
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use minijinja::{Environment, context};

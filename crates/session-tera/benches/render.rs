@@ -1,6 +1,8 @@
 //! The project page rendered with the `session()` helper vs. the same page
 //! rendered from the same data passed as plain context variables, in Tera 2
 //! (and Tera 1 with the `tera1` feature); and the rewrite's load-time cost.
+// `criterion_group!` generates a function without docs.
+#![allow(missing_docs)]
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use session_core::serde_json::json;

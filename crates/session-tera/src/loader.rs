@@ -72,15 +72,26 @@ mod tests {
 
     #[test]
     fn directory_and_globs_name_templates_like_tera() {
-        let root = std::env::temp_dir().join(format!("session-tera-collect-{}", std::process::id()));
+        let root =
+            std::env::temp_dir().join(format!("session-tera-collect-{}", std::process::id()));
         std::fs::create_dir_all(root.join("helpers/deep")).expect("temp dir");
-        for file in ["index.html", "notes.txt", "helpers/messages.html", "helpers/deep/x.html"] {
+        for file in [
+            "index.html",
+            "notes.txt",
+            "helpers/messages.html",
+            "helpers/deep/x.html",
+        ] {
             std::fs::write(root.join(file), file).expect("write");
         }
         let root_str = root.to_str().expect("utf-8");
         assert_eq!(
             names(root_str),
-            ["helpers/deep/x.html", "helpers/messages.html", "index.html", "notes.txt"]
+            [
+                "helpers/deep/x.html",
+                "helpers/messages.html",
+                "index.html",
+                "notes.txt"
+            ]
         );
         assert_eq!(
             names(&format!("{root_str}/**/*.html")),
@@ -88,7 +99,10 @@ mod tests {
         );
         assert_eq!(names(&format!("{root_str}/*.html")), ["index.html"]);
         assert_eq!(names(&format!("{root_str}/helpers/*")), ["messages.html"]);
-        assert_eq!(names(&format!("{root_str}/help*/*.html")), ["helpers/messages.html"]);
+        assert_eq!(
+            names(&format!("{root_str}/help*/*.html")),
+            ["helpers/messages.html"]
+        );
         let (_, source) = &collect(&format!("{root_str}/*.txt")).expect("loads")[0];
         assert_eq!(source, "notes.txt");
         assert!(collect("/no/such/dir").is_err());

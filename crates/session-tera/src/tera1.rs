@@ -121,7 +121,7 @@ pub fn render(tera: &Tera, name: &str, context: &Context, session: &Session) -> 
 }
 
 /// A `Tera` with `session()` registered and the templates under a directory
-/// or matching a glob loaded through [`rewrite`](crate::rewrite), as
+/// or matching a glob loaded through [`rewrite`], as
 /// `Tera::new(glob)` would load them.
 pub fn new(dir_or_glob: &str) -> Result<Tera> {
     let mut tera = Tera::default();

@@ -103,7 +103,7 @@ pub fn render(tera: &Tera, name: &str, context: &Context, session: &Session) -> 
 }
 
 /// A new `Tera` with `session()` registered and the templates under a
-/// directory or matching a glob loaded through [`rewrite`](crate::rewrite):
+/// directory or matching a glob loaded through [`rewrite`]:
 /// `session_tera::new("templates")` or `session_tera::new("templates/**/*.html")`.
 /// Names are paths relative to the directory, as Tera names them.
 pub fn new(dir_or_glob: &str) -> TeraResult<Tera> {
