@@ -364,3 +364,48 @@ async fn bad_forms_are_4xx() {
     );
     server.stop().await;
 }
+
+#[tokio::test]
+async fn both_engines_render_the_same_bytes_for_the_same_session() {
+    // The cookie driver carries the whole session in the request, so one
+    // Cookie header replays the same session against both servers.
+    let (mj, tera) = (
+        Server::start("cookie", "minijinja").await,
+        Server::start("cookie", "tera").await,
+    );
+    let no_follow = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let res = no_follow
+        .post(mj.url("/login"))
+        .form(&[("name", "<Ada & \"Bob\">")])
+        .send()
+        .await
+        .expect("login");
+    let cookie = res
+        .headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok()?.split(';').next().map(str::to_owned))
+        .collect::<Vec<_>>()
+        .join("; ");
+    assert!(
+        cookie.contains("f_success=") && cookie.contains("s_user="),
+        "{cookie}"
+    );
+    for path in ["/", "/dashboard"] {
+        let fetch = |server: &Server| {
+            no_follow
+                .get(server.url(path))
+                .header(reqwest::header::COOKIE, cookie.clone())
+                .send()
+        };
+        let a = fetch(&mj).await.expect("GET").text().await.expect("body");
+        let b = fetch(&tera).await.expect("GET").text().await.expect("body");
+        assert!(a.contains("alert-success"), "{a}");
+        assert_eq!(a, b, "{path}");
+    }
+    mj.stop().await;
+    tera.stop().await;
+}

@@ -52,6 +52,12 @@ pub fn views(engine: &str) -> Result<Views, String> {
         "minijinja" => {
             let mut env = minijinja::Environment::new();
             env.set_loader(minijinja::path_loader(templates_dir()));
+            // Tera keeps a template's final newline; so both engines' pages match byte for byte.
+            let syntax = minijinja::syntax::SyntaxConfig::builder()
+                .keep_trailing_newline(true)
+                .build()
+                .map_err(|e| e.to_string())?;
+            env.set_syntax(syntax);
             Ok(Views::minijinja(env))
         }
         "tera" => session_tera::new(&templates_dir())
