@@ -188,9 +188,20 @@ async fn regenerate_moves_the_hash_and_kills_the_old_id() {
     assert!(pttl(&new_key) > 590_000, "the new key has the TTL");
     let mut stale = stale;
     assert_eq!(stale.view().await.expect("view"), json!({}), "old id dead");
+    stale
+        .request(OK, |s| s.set("planted", true).expect("set"))
+        .await
+        .expect("request");
+    assert!(
+        hash(&old_key).is_empty(),
+        "a write with the old id does not bring it back"
+    );
+    assert_ne!(id_of(&stale), old);
+    assert_ne!(id_of(&stale), new);
     assert_eq!(
         b.view().await.expect("view"),
-        json!({"user": "ada", "role": "admin", "note": 1})
+        json!({"user": "ada", "role": "admin", "note": 1}),
+        "nor reaches the regenerated session"
     );
 }
 
