@@ -4,7 +4,8 @@
 #    and cluster tests start their own servers on free loopback ports;
 #  - a Redis on 127.0.0.1:${REDIS_PORT:-6379}, for the conformance suite, the
 #    driver tests and the benchmark (REDIS_URL defaults to that address).
-# Call it from .ci/run before the tests: `bash crates/session-redis/scripts/ci-redis.sh`.
+# .ci/run already does the same inline; this is for a fresh machine (or a CI
+# that runs only this crate): `bash crates/session-redis/scripts/ci-redis.sh`.
 set -euo pipefail
 
 port="${REDIS_PORT:-6379}"
