@@ -12,8 +12,8 @@ pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
 pub enum SessionError {
     /// The value for `key` is too large for the driver that stores it.
     #[error(
-        "the value for session key `{key}` needs {size} bytes but the `{driver}` driver allows at most {limit}; \
-         store less under this key, or move large data to the memory or redis driver"
+        "the value for session key `{key}` needs {size} bytes but the `{driver}` driver allows at most {limit}; {}",
+        too_large_advice(driver)
     )]
     ValueTooLarge {
         /// The session or flash key.
@@ -79,6 +79,14 @@ pub enum SessionError {
         #[source]
         source: BoxError,
     },
+}
+
+fn too_large_advice(driver: &str) -> &'static str {
+    if driver == "cookie" {
+        "store less under this key, or move to a server-side driver (SESSION_DRIVER=redis or memory)"
+    } else {
+        "store less under this key, or raise the driver's value limit"
+    }
 }
 
 impl SessionError {
