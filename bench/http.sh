@@ -1,0 +1,233 @@
+#!/usr/bin/env bash
+# HTTP benchmark of the demo server against a bare hyper "floor" with wrk.
+#
+# Builds `examples/app.rs` (the demo) and `examples/floor.rs` (the same pages,
+# same hyper stack and MiniJinja templates, no sessions) in release, starts
+#   floor   the floor
+#   memory  the demo, SESSION_DRIVER=memory, TEMPLATE_ENGINE=minijinja
+#   cookie  the demo, SESSION_DRIVER=cookie, TEMPLATE_ENGINE=minijinja
+# on loopback ports and drives each with wrk, interleaved (floor memory cookie,
+# floor memory cookie, ...) so that drift on the machine hits all alike:
+#   dashboard  GET /dashboard, logged in (the session cookie via -H)
+#   flash      POST /flash then GET / carrying the cookies set (bench/flash.lua;
+#              one connection per wrk thread, each with its own session)
+# and prints the median requests/s, the median p99 latency and the ratio to
+# the floor. Target (issue 4): memory and cookie >= 0.9x the floor's req/s on
+# the dashboard.
+#
+# Usage: bench/http.sh
+# Settings (environment): ROUNDS=5 DURATION=5 (seconds per run) CONNECTIONS=16
+#   THREADS=1 (dashboard) FLASH_CONNECTIONS=16 (= wrk threads for flash)
+#   WARMUP=2 (seconds, per server and scenario, not counted) PORT_BASE=18100
+# Needs: cargo, curl, wrk (Debian: apt-get install wrk).
+set -euo pipefail
+
+ROUNDS=${ROUNDS:-5}
+DURATION=${DURATION:-5}
+CONNECTIONS=${CONNECTIONS:-16}
+THREADS=${THREADS:-1}
+FLASH_CONNECTIONS=${FLASH_CONNECTIONS:-16}
+WARMUP=${WARMUP:-2}
+PORT_BASE=${PORT_BASE:-18100}
+NAME="Ada Lovelace"
+MESSAGE="Saved from wrk"
+SECRET="bench/http.sh: a fixed secret for the cookie driver, not for production"
+
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+export BENCH_DIR="$ROOT/bench"
+
+for tool in cargo curl wrk; do
+  if ! command -v "$tool" >/dev/null; then
+    hint=""
+    [ "$tool" = wrk ] && hint=" (Debian: apt-get install wrk)"
+    echo "bench/http.sh needs $tool$hint" >&2
+    exit 1
+  fi
+done
+
+echo "== building (release)"
+cargo build --release --example app --example floor
+TARGET=$(cargo metadata --format-version 1 --no-deps |
+  sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
+BIN="$TARGET/release/examples"
+
+WORK=$(mktemp -d)
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+SERVERS=(floor memory cookie)
+declare -A PORT URL
+i=0
+for server in "${SERVERS[@]}"; do
+  i=$((i + 1))
+  PORT[$server]=$((PORT_BASE + i))
+  URL[$server]="http://127.0.0.1:${PORT[$server]}"
+  if curl -s -o /dev/null "${URL[$server]}/"; then
+    echo "port ${PORT[$server]} is in use; set PORT_BASE" >&2
+    exit 1
+  fi
+done
+
+echo "== starting servers"
+PORT=${PORT[floor]} FLOOR_NAME="$NAME" FLOOR_FLASH="$MESSAGE" \
+  "$BIN/floor" >"$WORK/floor.log" 2>&1 &
+PIDS+=($!)
+PORT=${PORT[memory]} SESSION_DRIVER=memory TEMPLATE_ENGINE=minijinja \
+  "$BIN/app" >"$WORK/memory.log" 2>&1 &
+PIDS+=($!)
+PORT=${PORT[cookie]} SESSION_DRIVER=cookie SESSION_SECRET="$SECRET" TEMPLATE_ENGINE=minijinja \
+  "$BIN/app" >"$WORK/cookie.log" 2>&1 &
+PIDS+=($!)
+for server in "${SERVERS[@]}"; do
+  for _ in $(seq 100); do
+    curl -s -o /dev/null "${URL[$server]}/" && break
+    sleep 0.1
+  done
+  if ! curl -s -o /dev/null "${URL[$server]}/"; then
+    echo "$server did not start:" >&2
+    cat "$WORK/$server.log" >&2
+    exit 1
+  fi
+done
+
+# Logs in through the demo's form, shows the dashboard once (which clears the
+# welcome flash) and prints the Cookie header a browser would now send.
+login() {
+  local url=$1 jar
+  jar=$(mktemp -p "$WORK")
+  curl -s -o /dev/null -c "$jar" -b "$jar" --data-urlencode "name=$NAME" "$url/login"
+  curl -s -o /dev/null -c "$jar" -b "$jar" "$url/dashboard"
+  # curl's jar: tab-separated, HttpOnly cookies prefixed with #HttpOnly_.
+  awk -F'\t' 'NF >= 7 && ($0 ~ /^#HttpOnly_/ || $0 !~ /^#/) {
+    printf "%s%s=%s", sep, $6, $7; sep = "; " }' "$jar"
+}
+
+echo "== logging in"
+declare -A DASH_COOKIE FLASH_COOKIES
+for server in memory cookie; do
+  DASH_COOKIE[$server]=$(login "${URL[$server]}")
+  if [ -z "${DASH_COOKIE[$server]}" ]; then
+    echo "logging in to $server set no cookie" >&2
+    exit 1
+  fi
+  list=""
+  for _ in $(seq "$FLASH_CONNECTIONS"); do
+    list+="$(login "${URL[$server]}")|"
+  done
+  FLASH_COOKIES[$server]=$list
+done
+# The floor ignores cookies; it gets the same header as the memory server.
+DASH_COOKIE[floor]=${DASH_COOKIE[memory]}
+FLASH_COOKIES[floor]=${FLASH_COOKIES[memory]}
+
+echo "== checking that all three send the same pages"
+for server in "${SERVERS[@]}"; do
+  curl -s -H "Cookie: ${DASH_COOKIE[$server]}" "${URL[$server]}/dashboard" >"$WORK/$server.dashboard"
+  jar="$WORK/$server.flashjar"
+  printf '' >"$jar"
+  curl -s -o /dev/null -c "$jar" -b "$jar" -H "Cookie: ${DASH_COOKIE[$server]}" \
+    --data-urlencode level=success --data-urlencode "message=$MESSAGE" "${URL[$server]}/flash"
+  curl -s -b "$jar" -H "Cookie: ${DASH_COOKIE[$server]}" "${URL[$server]}/" >"$WORK/$server.home"
+done
+grep -q "Signed in as <strong>$NAME</strong>" "$WORK/floor.dashboard" || {
+  echo "the floor's dashboard does not show $NAME" >&2
+  exit 1
+}
+grep -q "$MESSAGE" "$WORK/floor.home" || {
+  echo "the floor's home page does not show the flash" >&2
+  exit 1
+}
+for server in memory cookie; do
+  for page in dashboard home; do
+    if ! cmp -s "$WORK/floor.$page" "$WORK/$server.$page"; then
+      echo "$server's $page differs from the floor's:" >&2
+      diff "$WORK/floor.$page" "$WORK/$server.$page" >&2 || true
+      exit 1
+    fi
+  done
+done
+
+# run SERVER SCENARIO SECONDS: one wrk run; prints its RESULT line.
+run() {
+  local server=$1 scenario=$2 seconds=$3
+  case $scenario in
+    dashboard)
+      wrk -t"$THREADS" -c"$CONNECTIONS" -d"${seconds}s" -s "$BENCH_DIR/dashboard.lua" \
+        -H "Cookie: ${DASH_COOKIE[$server]}" "${URL[$server]}" ;;
+    flash)
+      FLASH_COOKIES=${FLASH_COOKIES[$server]} FLASH_MESSAGE=$MESSAGE \
+        wrk -t"$FLASH_CONNECTIONS" -c"$FLASH_CONNECTIONS" -d"${seconds}s" \
+        -s "$BENCH_DIR/flash.lua" "${URL[$server]}" ;;
+  esac | grep '^RESULT'
+}
+
+LOAD_BEFORE=$(uptime)
+echo "== warm-up (${WARMUP}s each, not counted)"
+for scenario in dashboard flash; do
+  for server in "${SERVERS[@]}"; do run "$server" "$scenario" "$WARMUP" >/dev/null; done
+done
+
+echo "== $ROUNDS rounds x ${DURATION}s, interleaved"
+RESULTS="$WORK/results"
+: >"$RESULTS"
+for round in $(seq "$ROUNDS"); do
+  for scenario in dashboard flash; do
+    for server in "${SERVERS[@]}"; do
+      line=$(run "$server" "$scenario" "$DURATION")
+      echo "round $round $scenario $server: ${line#RESULT }"
+      echo "$scenario $server ${line#RESULT }" >>"$RESULTS"
+    done
+  done
+done
+LOAD_AFTER=$(uptime)
+
+# field SCENARIO SERVER KEY: the values of KEY, one a line, sorted.
+field() {
+  awk -v sc="$1" -v sv="$2" -v key="$3" '$1 == sc && $2 == sv {
+    for (i = 3; i <= NF; i++) { split($i, kv, "="); if (kv[1] == key) print kv[2] } }' \
+    "$RESULTS" | sort -g
+}
+median() { awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+total() { awk '{ s += $1 } END { print s + 0 }'; }
+
+echo
+echo "wrk $(wrk -v 2>&1 | head -1 | awk '{print $2}'), $(nproc) cores, git $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
+echo "dashboard: wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s -s bench/dashboard.lua -H 'Cookie: ...' URL"
+echo "flash:     wrk -t$FLASH_CONNECTIONS -c$FLASH_CONNECTIONS -d${DURATION}s -s bench/flash.lua URL"
+echo "load before: ${LOAD_BEFORE#*load average: }   after: ${LOAD_AFTER#*load average: }"
+echo
+printf '%-10s %-7s %12s %12s %9s %8s %s\n' scenario server "req/s (med)" "p99 ms (med)" "vs floor" errors "flash shown/missing"
+verdict=0
+for scenario in dashboard flash; do
+  floor_rps=$(field "$scenario" floor rps | median)
+  for server in "${SERVERS[@]}"; do
+    rps=$(field "$scenario" "$server" rps | median)
+    p99=$(field "$scenario" "$server" p99_us | median)
+    errors=$(( $(field "$scenario" "$server" status_errors | total) + $(field "$scenario" "$server" socket_errors | total) ))
+    ratio=$(awk -v a="$rps" -v b="$floor_rps" 'BEGIN { printf "%.2f", a / b }')
+    flash="-"
+    if [ "$scenario" = flash ]; then
+      flash="$(field flash "$server" shown | total)/$(field flash "$server" missing | total)"
+    fi
+    printf '%-10s %-7s %12.0f %12.2f %8sx %8d %s\n' "$scenario" "$server" "$rps" \
+      "$(awk -v us="$p99" 'BEGIN { print us / 1000 }')" "$ratio" "$errors" "$flash"
+    if [ "$scenario" = dashboard ] && [ "$server" != floor ]; then
+      if awk -v r="$ratio" 'BEGIN { exit !(r >= 0.9) }'; then
+        echo "  target met: $server is ${ratio}x the floor on GET /dashboard (>= 0.9x)" >>"$WORK/verdict"
+      else
+        echo "  TARGET MISSED: $server is ${ratio}x the floor on GET /dashboard (< 0.9x)" >>"$WORK/verdict"
+        verdict=1
+      fi
+    fi
+  done
+done
+echo
+cat "$WORK/verdict"
+# Informational by default; BENCH_STRICT=1 makes a missed target an error.
+if [ "${BENCH_STRICT:-0}" = 1 ]; then exit "$verdict"; fi
