@@ -63,8 +63,25 @@ enum Keying {
 #[derive(Default)]
 struct Shard {
     map: HashMap<SessionId, Entry, BuildHasherDefault<IdHasher>>,
+    /// Ids that regenerate, invalidate or an emptying save ended, and where
+    /// their data went; see [`Moved`].
+    moved: HashMap<SessionId, Moved, BuildHasherDefault<IdHasher>>,
     last_sweep_ms: u64,
 }
+
+/// Left behind for a while when an id ends (regenerate, invalidate, a save
+/// that empties the session), so that a request still running on the old id
+/// cannot bring the session back: its changes follow the data to `to`
+/// (nowhere, when the session ended), and its response sets no cookie.
+/// Without it, a slow request finishing after a logout would store its
+/// whole, logged-in view under a fresh id — and log the user back in.
+struct Moved {
+    to: Option<SessionId>,
+    until_ms: u64,
+}
+
+/// How long an ended id remembers where its data went.
+const MOVED_FOR_MS: u64 = 10 * 60 * 1000;
 
 /// A stored session. The data is kept as its compact JSON text, one
 /// allocation a session: a `SessionData` of `BTreeMap`s costs about ten times
@@ -169,7 +186,65 @@ impl MemoryDriver {
 
     fn sweep(&self, shard: &mut Shard, now: u64) {
         shard.map.retain(|_, entry| !self.expired(entry, now));
+        shard.moved.retain(|_, moved| moved.until_ms > now);
         shard.last_sweep_ms = now;
+    }
+
+    /// Records that `id` ended and its data, if any, went to `to`.
+    fn record_moved(&self, id: SessionId, to: Option<SessionId>, now: u64) {
+        let mut shard = self.shard(&id).lock();
+        if shard.moved.len() >= self.shard_capacity {
+            shard.moved.retain(|_, moved| moved.until_ms > now);
+        }
+        if shard.moved.len() < self.shard_capacity {
+            let until_ms = now.saturating_add(MOVED_FOR_MS.min(self.lifetime_ms));
+            shard.moved.insert(id, Moved { to, until_ms });
+        }
+    }
+
+    /// Where the data of an ended `id` went: `None` if `id` did not end
+    /// (it is live, or unknown), `Some(None)` if the session ended.
+    fn moved_to(&self, id: &SessionId, now: u64) -> Option<Option<SessionId>> {
+        let shard = self.shard(id).lock();
+        if shard.map.contains_key(id) {
+            return None;
+        }
+        shard
+            .moved
+            .get(id)
+            .filter(|moved| moved.until_ms > now)
+            .map(|moved| moved.to)
+    }
+
+    /// Applies a late request's changes where the data of its ended id went
+    /// (following at most a few regenerations); nothing when the session ended.
+    fn apply_moved(
+        &self,
+        mut to: Option<SessionId>,
+        save: &SaveRequest<'_>,
+        now: u64,
+    ) -> Result<(), SessionError> {
+        for _ in 0..4 {
+            let Some(id) = to else { return Ok(()) };
+            let mut shard = self.shard(&id).lock();
+            if let Some(entry) = shard.map.get_mut(&id) {
+                let mut data = entry.data()?;
+                // Only this request's own changes: never its stale view, and
+                // never a clear, which belonged to the session it loaded.
+                let changes = crate::Changes {
+                    clear_session: false,
+                    clear_flash: false,
+                    regenerate: false,
+                    ..save.changes.clone()
+                };
+                changes.apply_to(&mut data);
+                entry.json = encode(&data)?;
+                entry.touched_ms = now;
+                return Ok(());
+            }
+            to = shard.moved.get(&id).and_then(|moved| moved.to);
+        }
+        Ok(())
     }
 
     /// The id a request refers to: its cookie, or its client address when IP
@@ -283,6 +358,11 @@ impl SessionDriver for MemoryDriver {
         }
 
         let old = save.id.copied();
+        if let Some(to) = old.and_then(|id| self.moved_to(&id, now)) {
+            // Another request ended this id while this one ran.
+            self.apply_moved(to, &save, now)?;
+            return Ok(Vec::new());
+        }
         if let (Some(id), false) = (old, save.changes.regenerate) {
             let mut shard = self.shard(&id).lock();
             if let Some(entry) = shard.map.get_mut(&id) {
@@ -292,6 +372,8 @@ impl SessionDriver for MemoryDriver {
                 save.changes.apply_to(&mut data);
                 if data.is_empty() {
                     shard.map.remove(&id);
+                    drop(shard);
+                    self.record_moved(id, None, now);
                     return Ok(vec![self.cookies.removal(self.cookie_name.clone())]);
                 }
                 entry.json = encode(&data)?;
@@ -302,16 +384,21 @@ impl SessionDriver for MemoryDriver {
             // request's whole view under a new id rather than lose it.
         }
         let mut data = None;
+        let mut ended = None;
         if let Some(old) = old {
             let removed = self.shard(&old).lock().map.remove(&old);
             if let Some(entry) = removed {
                 let mut stored = entry.data()?;
                 save.changes.apply_to(&mut stored);
                 data = Some(stored);
+                ended = Some(old);
             }
         }
         let data = data.unwrap_or_else(|| save.data.clone());
         if data.is_empty() {
+            if let Some(old) = ended {
+                self.record_moved(old, None, now);
+            }
             return Ok(match old {
                 Some(_) => vec![self.cookies.removal(self.cookie_name.clone())],
                 None => Vec::new(),
@@ -319,6 +406,9 @@ impl SessionDriver for MemoryDriver {
         }
         let id = SessionId::generate();
         self.insert(id, &data, now)?;
+        if let Some(old) = ended {
+            self.record_moved(old, Some(id), now);
+        }
         Ok(vec![self.id_cookie(&id)])
     }
 }

@@ -75,7 +75,14 @@ impl Browser {
             None => sessions.session().await?,
         };
         let result = handler(&session);
-        for cookie in sessions.finish(status).await? {
+        let cookies = sessions.finish(status).await?;
+        self.apply(&cookies);
+        Ok(result)
+    }
+
+    /// Applies `Set-Cookie`s as a browser does: sets, replaces or removes.
+    pub fn apply(&mut self, cookies: &[cookie::Cookie<'static>]) {
+        for cookie in cookies {
             let removal =
                 cookie.max_age().is_some_and(|age| age.is_zero()) || cookie.value().is_empty();
             if removal {
@@ -85,7 +92,11 @@ impl Browser {
                     .insert(cookie.name().to_owned(), cookie.value().to_owned());
             }
         }
-        Ok(result)
+    }
+
+    /// The manager this browser talks to.
+    pub fn manager(&self) -> &SessionManager {
+        &self.manager
     }
 
     /// A 200 OK request that only reads the session's `all()`.
@@ -386,6 +397,78 @@ pub mod suite {
         assert_eq!(b.view().await.expect("view"), json!({"a": 1}));
     }
 
+    /// A request that loaded the session before a logout and finishes after
+    /// it does not log the user back in, whatever order the browser gets
+    /// the responses in; the old id stays dead.
+    pub async fn a_request_racing_a_logout_does_not_revive_the_session(manager: SessionManager) {
+        let mut b = Browser::new(manager.clone());
+        b.request(OK, |s| s.set("user", "ada").expect("set"))
+            .await
+            .expect("request");
+        let has_id = b.request(OK, |s| s.id().is_some()).await.expect("request");
+        let stale = b.clone();
+        let header = b.cookie_header();
+        let racing = manager.request(crate::RequestContext::from_cookie_header(&header));
+        let session = racing.session().await.expect("load");
+        session.set("last_seen", 1).expect("set");
+        b.request(SEE_OTHER, |s| {
+            s.invalidate();
+            s.flash("warning", "bye").expect("flash");
+        })
+        .await
+        .expect("logout");
+        let late = racing.finish(OK).await.expect("the late save");
+        b.apply(&late);
+        let after = b.view().await.expect("view");
+        assert!(after.get("user").is_none(), "logged back in: {after}");
+        assert_eq!(after.get("warning"), Some(&json!("bye")));
+        // A cookie-driver session has no id to kill: its cookies cannot be
+        // revoked before they expire (see SECURITY.md).
+        if has_id {
+            let mut stale = stale;
+            let seen = stale.view().await.expect("view");
+            assert!(seen.get("user").is_none(), "the old id is dead: {seen}");
+        }
+    }
+
+    /// The same race after a plain `regenerate()` (a login): the late
+    /// request's own change is kept and the user stays logged in.
+    pub async fn a_request_racing_a_regenerate_keeps_its_change(manager: SessionManager) {
+        let mut b = Browser::new(manager.clone());
+        b.request(OK, |s| s.set("cart", 1).expect("set"))
+            .await
+            .expect("request");
+        let racing = manager.request(crate::RequestContext::from_cookie_header(
+            &b.cookie_header(),
+        ));
+        racing
+            .session()
+            .await
+            .expect("load")
+            .set("theme", "dark")
+            .expect("set");
+        b.request(SEE_OTHER, |s| {
+            s.regenerate();
+            s.set("user", "ada").expect("set");
+        })
+        .await
+        .expect("login");
+        let late = racing.finish(OK).await.expect("the late save");
+        b.apply(&late);
+        let after = b.view().await.expect("view");
+        assert_eq!(
+            after.get("user"),
+            Some(&json!("ada")),
+            "still logged in: {after}"
+        );
+        assert_eq!(after.get("cart"), Some(&json!(1)));
+        assert_eq!(
+            after.get("theme"),
+            Some(&json!("dark")),
+            "the late change is kept: {after}"
+        );
+    }
+
     /// Keys that are not cookie tokens, and values with every kind of character, round-trip.
     pub async fn awkward_keys_and_values(manager: SessionManager) {
         let mut b = Browser::new(manager);
@@ -423,7 +506,9 @@ macro_rules! conformance_tests {
             flash_on_a_200_is_cleared_by_it, flash_never_leaks_into_session,
             keep_and_reflash, delete_and_pull, reset_and_reset_flash,
             regenerate_and_invalidate, sessions_are_isolated,
-            reads_write_nothing_and_5xx_saves_nothing, awkward_keys_and_values);
+            reads_write_nothing_and_5xx_saves_nothing, awkward_keys_and_values,
+            a_request_racing_a_logout_does_not_revive_the_session,
+            a_request_racing_a_regenerate_keeps_its_change);
     };
     (@tests $make:expr; $($name:ident),*) => {
         $(

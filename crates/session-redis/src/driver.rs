@@ -288,8 +288,8 @@ impl SessionDriver for RedisDriver {
             .connection
             .pipeline("loading a session", &pipeline)
             .await?;
-        if reply.is_empty() {
-            // Unknown, expired or regenerated away: no session.
+        if reply.is_empty() || reply.iter().any(|(field, _)| field == b">") {
+            // Unknown, expired, or ended (regenerated away, emptied): no session.
             return Ok(Loaded::empty());
         }
         let mut data = SessionData::default();
@@ -330,6 +330,7 @@ impl SessionDriver for RedisDriver {
             SaveOutcome::Stored if new == *old => Ok(Vec::new()),
             SaveOutcome::Stored => Ok(vec![self.id_cookie(&new)]),
             SaveOutcome::Emptied => Ok(vec![self.removal_cookie()]),
+            SaveOutcome::Ended => Ok(Vec::new()),
             // The session expired, or another request regenerated or
             // invalidated it, while this one ran. Its old id stays dead;
             // this request's view of the session goes under a new one.

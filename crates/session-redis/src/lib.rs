@@ -84,10 +84,15 @@
 //! Every key has a TTL of the session [lifetime](RedisDriverBuilder::lifetime),
 //! refreshed by every save and, with [sliding
 //! expiry](RedisDriverBuilder::sliding_expiry) (the default), by every load.
-//! If the session expired, or another request regenerated or invalidated it,
-//! while a request ran, that request's save does not bring the old id back:
-//! its view of the session (the loaded data with its changes) is stored
-//! under a new id, as the memory driver does.
+//! When a session ends — moved away by `regenerate()` or emptied by
+//! `invalidate()`/`reset()` — its old key is left for the lifetime (ten
+//! minutes at most) as a one-field marker saying where the data went. A
+//! request that loaded the session before that and saves after it has only
+//! its own per-key changes applied there, and sets no cookie: a slow request
+//! that finishes after a logout cannot log the user back in. A load of an
+//! ended id sees no session. If instead the session *expired* while a
+//! request ran, that request's view of it (the loaded data with its changes)
+//! is stored under a new id rather than lost, as the memory driver does.
 //!
 //! # When Redis goes away
 //!

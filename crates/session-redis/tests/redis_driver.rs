@@ -179,7 +179,15 @@ async fn regenerate_moves_the_hash_and_kills_the_old_id() {
         "the hash tag (cluster slot) is kept"
     );
     let (old_key, new_key) = (driver.session_key(&old), driver.session_key(&new));
-    assert!(hash(&old_key).is_empty(), "the old key is gone");
+    assert_eq!(
+        hash(&old_key),
+        HashMap::from([(">".to_owned(), new_key.clone())]),
+        "the old key holds only the marker that forwards late saves"
+    );
+    assert!(
+        pttl(&old_key) <= 600_000,
+        "the marker lives ten minutes at most"
+    );
     assert_eq!(
         hash(&new_key).len(),
         3,
@@ -192,8 +200,9 @@ async fn regenerate_moves_the_hash_and_kills_the_old_id() {
         .request(OK, |s| s.set("planted", true).expect("set"))
         .await
         .expect("request");
-    assert!(
-        hash(&old_key).is_empty(),
+    assert_eq!(
+        hash(&old_key).len(),
+        1,
         "a write with the old id does not bring it back"
     );
     assert_ne!(id_of(&stale), old);
@@ -295,8 +304,12 @@ async fn emptied_session_deletes_its_key_and_cookie() {
     let key = driver.session_key(&id_of(&b));
     b.request(OK, |s| s.delete("a")).await.expect("request");
     assert!(b.cookies().is_empty(), "the id cookie is removed");
-    assert!(hash(&key).is_empty(), "the key is gone");
-    assert!(keys_under(&redis_url(), driver.key_prefix()).is_empty());
+    assert_eq!(
+        hash(&key),
+        HashMap::from([(">".to_owned(), String::new())]),
+        "only the marker that says the session ended is left"
+    );
+    assert_eq!(keys_under(&redis_url(), driver.key_prefix()), [key]);
 }
 
 #[tokio::test]
