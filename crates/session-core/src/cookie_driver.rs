@@ -228,6 +228,14 @@ fn is_plain_key(key: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
 }
 
+/// An RFC 6265 cookie-name token: visible ASCII, no separators.
+fn is_token(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?={}".contains(&b))
+}
+
 /// The cookie name for `key`: `s_key`/`f_key`, or `s!`/`f!` plus the key in
 /// base64url when the key is not a plain token.
 pub fn cookie_name(bucket: Bucket, key: &str) -> String {
@@ -279,6 +287,12 @@ impl SessionDriver for CookieDriver {
         let mut data = SessionData::default();
         let mut state = CookieState::default();
         for (name, sealed) in request.cookies() {
+            // A name that is not a cookie-name token is none this driver
+            // sets, and echoing it into a removal would emit a broken
+            // `Set-Cookie` (a newline, say, from a hand-made header).
+            if !is_token(name) {
+                continue;
+            }
             let Some(parsed) = parse_cookie_name(name) else {
                 continue;
             };
@@ -484,6 +498,34 @@ mod tests {
         // a plain key smuggled through the encoded form is not a second name for it
         let smuggled = format!("s!{}", URL_SAFE_NO_PAD.encode("user"));
         assert_eq!(parse_cookie_name(&smuggled), Some(Err(())));
+    }
+
+    /// Found by fuzzing (`fuzz/` target `cookie`): a name with a newline,
+    /// possible through `RequestContext::from_cookie_header`, was echoed
+    /// into a removal `Set-Cookie` that is not a valid header.
+    #[tokio::test(flavor = "current_thread")]
+    async fn cookies_whose_names_are_not_tokens_are_ignored_not_echoed() {
+        let config = SessionConfig::default().with_secret(KEY_A).expect("secret");
+        let manager = crate::SessionManager::builder()
+            .driver(
+                "cookie",
+                CookieDriver::from_config(&config).expect("driver"),
+            )
+            .default_driver("cookie")
+            .build()
+            .expect("manager");
+        let header = "s!YSBi\nf_success=x; s x=1; s_\u{e9}=2; s(=3; s_bad%=4";
+        let sessions = manager.request(RequestContext::from_cookie_header(header));
+        let session = sessions.session().await.expect("load");
+        assert_eq!(session.all(), json!({}));
+        let set = sessions.finish(http::StatusCode::OK).await.expect("save");
+        let names: Vec<&str> = set.iter().map(|c| c.name()).collect();
+        assert_eq!(names, ["s_bad%"], "only the token is ours to remove");
+        for cookie in &set {
+            assert!(http::HeaderValue::try_from(cookie.to_string()).is_ok());
+        }
+        assert!(is_token("s!YSBi") && is_token("f_a.b-c") && is_token("s_bad%"));
+        assert!(!is_token("") && !is_token("s x") && !is_token("s\nx") && !is_token("s=x"));
     }
 
     #[test]
