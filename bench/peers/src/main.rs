@@ -34,7 +34,8 @@ use minijinja::{Environment, Error, ErrorKind, Value};
 use serde::Deserialize;
 use serde_json::json;
 use tower_sessions::cookie::SameSite;
-use tower_sessions::{MemoryStore, Session, SessionManagerLayer, SessionStore};
+use tower_sessions::cookie::time::Duration;
+use tower_sessions::{Expiry, MemoryStore, Session, SessionManagerLayer, SessionStore};
 use tower_sessions_redis_store::RedisStore;
 use tower_sessions_redis_store::fred::prelude::{ClientLike, Config, Pool};
 
@@ -115,9 +116,12 @@ fn environment() -> Result<Environment<'static>, Error> {
 }
 
 fn app<S: SessionStore + Clone>(env: App, store: S) -> Router {
+    // As the demo: plain http on loopback, SameSite=Lax, a 2-hour idle
+    // lifetime (also the TTL of the Redis keys).
     let sessions = SessionManagerLayer::new(store)
         .with_secure(false)
-        .with_same_site(SameSite::Lax);
+        .with_same_site(SameSite::Lax)
+        .with_expiry(Expiry::OnInactivity(Duration::hours(2)));
     Router::new()
         .route("/", get(home))
         .route("/dashboard", get(dashboard))
