@@ -24,19 +24,23 @@ fn plain(source: &str) -> String {
 }
 
 fn session() -> Session {
+    let session = empty_session();
+    session.set("user", json!({"name": "Ada"})).expect("set");
+    session.flash("success", "Saved!").expect("flash");
+    session
+}
+
+fn empty_session() -> Session {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .expect("runtime");
     runtime.block_on(async {
         let manager = SessionManager::builder().build().expect("manager");
-        let session = manager
+        manager
             .request(RequestContext::new())
             .session()
             .await
-            .expect("session");
-        session.set("user", json!({"name": "Ada"})).expect("set");
-        session.flash("success", "Saved!").expect("flash");
-        session
+            .expect("session")
     })
 }
 
@@ -88,6 +92,20 @@ fn tera2(c: &mut Criterion) {
     group.bench_function("plain", |b| {
         b.iter(|| plain_tera.render("index.html", &plain_context(&session)))
     });
+    // No data at all: every `has` misses and takes the second branch.
+    let empty = empty_session();
+    assert_eq!(
+        session_tera::render(&helper, "index.html", &base, &empty).expect("renders"),
+        plain_tera
+            .render("index.html", &plain_context(&empty))
+            .expect("renders"),
+    );
+    group.bench_function("helper_empty_session", |b| {
+        b.iter(|| session_tera::render(&helper, "index.html", &base, &empty))
+    });
+    group.bench_function("plain_empty_session", |b| {
+        b.iter(|| plain_tera.render("index.html", &plain_context(&empty)))
+    });
     group.finish();
 }
 
@@ -135,7 +153,7 @@ fn tera1(c: &mut Criterion) {
 #[cfg(not(feature = "tera1"))]
 fn tera1(_: &mut Criterion) {}
 
-/// The rewrite on its own, per byte of template: a template full of helper
+/// The rewrites on their own, per byte of template: a template full of helper
 /// calls, and the same size of template with none (the common case).
 fn rewrite(c: &mut Criterion) {
     let with_calls = MESSAGES.repeat(16 * 1024 / MESSAGES.len() + 1);
@@ -146,6 +164,13 @@ fn rewrite(c: &mut Criterion) {
     group.bench_function("with_calls_16k", |b| {
         b.iter(|| session_tera::rewrite(&with_calls).expect("rewrites").len())
     });
+    group.bench_function("tera2_with_calls_16k", |b| {
+        b.iter(|| {
+            session_tera::rewrite_tera2(&with_calls)
+                .expect("rewrites")
+                .len()
+        })
+    });
     group.throughput(Throughput::Bytes(without.len() as u64));
     group.bench_function("no_calls_16k", |b| {
         b.iter(|| session_tera::rewrite(&without).expect("rewrites").len())
@@ -153,7 +178,7 @@ fn rewrite(c: &mut Criterion) {
     // What a load costs next to Tera's own parse of the same source.
     group.throughput(Throughput::Bytes(with_calls.len() as u64));
     group.bench_function("tera2_parse_16k", |b| {
-        let rewritten = session_tera::rewrite(&with_calls)
+        let rewritten = session_tera::rewrite_tera2(&with_calls)
             .expect("rewrites")
             .into_owned();
         b.iter(|| {

@@ -1,6 +1,8 @@
 use std::borrow::Cow;
 use std::fmt;
 
+use crate::tera2::SESSION_KEY;
+
 /// Rewrites the method-call form of the session helper into Tera's keyword form.
 ///
 /// | written | becomes |
@@ -9,6 +11,10 @@ use std::fmt;
 /// | `session().get(ARG)` | `session(get=ARG)` |
 /// | `session().get(ARG, DEFAULT)` | `session(get=ARG, default=DEFAULT)` |
 /// | `session().all()` | `session(all=true)` |
+///
+/// This is the form the [Tera 1 loaders](crate::tera1) use: every helper use
+/// becomes a call of the registered `session()` function, which works in
+/// both Tera versions. The Tera 2 loaders use [`rewrite_tera2`] instead.
 ///
 /// Only code is rewritten: the inside of `{{ }}` and `{% %}` (with their `-`
 /// whitespace-control forms). Text, `{# #}` comments, string literals and
@@ -35,6 +41,68 @@ use std::fmt;
 ///
 /// The rewrite assumes Tera's default delimiters.
 pub fn rewrite(source: &str) -> Result<Cow<'_, str>, RewriteError> {
+    rewrite_to(source, Target::Keyword)
+}
+
+/// Rewrites the method-call form of the session helper for Tera 2: into
+/// reads of the bound session map, [`SESSION_KEY`] (`__session_views`), so
+/// that a helper use costs about what reading a context variable costs.
+///
+/// With `S` for `__session_views`:
+///
+/// | written | becomes |
+/// | --- | --- |
+/// | `session().has('k')` | `(true if S?.k else 'k' in (S or session()))` |
+/// | `session().get('k')` | `(S?.k or (S.k if 'k' in (S or session()) else none))` |
+/// | `session().get('k', DEFAULT)` | the same, with `DEFAULT` in place of `none` |
+/// | `session().all()` | `session(all=true)`, as [`rewrite`] |
+///
+/// A key that is a string but not a name (`'my-key'`) is read as `S['my-key']`,
+/// a key that is a variable or a path (`level`, `cfg.key`, `keys[0]`) as
+/// `S[level]`. The common case — the key is there and its value is truthy —
+/// is one lookup. A falsy value (`0`, `""`, `false`, `null`) or a missing key
+/// takes the second branch, which asks the map whether it holds the key, so
+/// `has` stays true for falsy values and `get` of a missing key gives `none`
+/// (or the default, evaluated only then).
+///
+/// A bound session is never falsy ([`bind`](crate::bind) gives an empty
+/// session a marker entry), so `(S or session())` calls `session()` only when
+/// nothing is bound, and that call fails with the error that says so, at the
+/// line of the helper use.
+///
+/// Any other key expression (a call, a filter, `~`, a number, another
+/// `session()` use…) goes through the keyword form of [`rewrite`],
+/// `session(get=KEY)`, so a key is never evaluated twice unless it is a
+/// literal or a path.
+///
+/// The rest is as for [`rewrite`]: only code is rewritten, newlines stay
+/// where they were (a call spread over lines keeps its line count; its
+/// newlines move before the default, or to the end of the expression), the
+/// same errors for unknown methods and wrong argument counts.
+///
+/// ```
+/// let out = session_tera::rewrite_tera2("{% if session().has('flash') %}{{ session().get(level) }}{% endif %}")?;
+/// assert_eq!(
+///     out,
+///     "{% if (true if __session_views?.flash else 'flash' in (__session_views or session())) %}\
+///      {{ (__session_views?[level] or (__session_views[level] if level in (__session_views or session()) else none)) }}{% endif %}"
+/// );
+/// # Ok::<(), session_tera::RewriteError>(())
+/// ```
+pub fn rewrite_tera2(source: &str) -> Result<Cow<'_, str>, RewriteError> {
+    rewrite_to(source, Target::Lookup)
+}
+
+/// What a helper use is rewritten into.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Target {
+    /// `session(has=…)`: the registered function (Tera 1 and 2).
+    Keyword,
+    /// Reads of the bound map, falling back to `Keyword` for complex keys (Tera 2).
+    Lookup,
+}
+
+fn rewrite_to(source: &str, target: Target) -> Result<Cow<'_, str>, RewriteError> {
     // Nearly every template has no helper call at all: skip the scan.
     if !source.contains("session") {
         return Ok(Cow::Borrowed(source));
@@ -42,7 +110,9 @@ pub fn rewrite(source: &str) -> Result<Cow<'_, str>, RewriteError> {
     let mut rewriter = Rewriter {
         src: source,
         bytes: source.as_bytes(),
+        target,
         out: String::new(),
+        scratch: String::new(),
         copied: 0,
         calls: Vec::new(),
         brackets: Vec::new(),
@@ -124,12 +194,26 @@ struct OpenCall {
     commas: usize,
     /// Whether the current argument has any non-blank text.
     has_text: bool,
+    /// Blank lines between `session` and the call's `(`, moved inside.
+    newlines: usize,
+    /// Where the call's arguments start in `out`.
+    out_start: usize,
+    /// Where each argument after the first starts in `out` (the separating
+    /// commas are not copied).
+    cuts: Vec<usize>,
+    /// Whether the last comma was a trailing one (`get(k, )`).
+    trailing_comma: bool,
+    /// How many `[` are open around the call (Tera 2 allows 4 nested subscripts).
+    squares: usize,
 }
 
 struct Rewriter<'a> {
     src: &'a str,
     bytes: &'a [u8],
+    target: Target,
     out: String,
+    /// Where a call's rewritten form is built (kept to reuse its allocation).
+    scratch: String,
     /// `src[..copied]` is already in `out` (rewritten where needed).
     copied: usize,
     calls: Vec<OpenCall>,
@@ -138,14 +222,13 @@ struct Rewriter<'a> {
 }
 
 impl Rewriter<'_> {
-    /// Copies `src[copied..upto]`, then `replacement`, and skips `src[upto..resume]`.
-    fn replace(&mut self, upto: usize, resume: usize, replacement: &str) {
+    /// Copies `src[copied..upto]` to `out` and skips `src[upto..resume]`.
+    fn copy_and_skip(&mut self, upto: usize, resume: usize) {
         if !self.changed {
             self.changed = true;
-            self.out.reserve(self.src.len() + 64);
+            self.out.reserve(self.src.len() + self.src.len() / 2);
         }
         self.out.push_str(&self.src[self.copied..upto]);
-        self.out.push_str(replacement);
         self.copied = resume;
     }
 
@@ -224,7 +307,7 @@ impl Rewriter<'_> {
                     pos += 1;
                 }
                 b')' | b']' | b'}' => {
-                    self.close_bracket(byte)?;
+                    self.close_bracket(byte, pos)?;
                     pos += 1;
                 }
                 b',' => {
@@ -309,21 +392,20 @@ impl Rewriter<'_> {
                 ));
             }
         };
-        // Blanks that held newlines move inside the call: the line count stays.
-        let mut replacement = String::from("session(");
-        replacement.extend(std::iter::repeat_n('\n', newlines));
-        replacement.push_str(match method {
-            Method::Has => "has=",
-            Method::Get => "get=",
-            Method::All => "all=true",
-        });
-        self.replace(start, open, &replacement);
+        // The call's text is built when it closes, from its arguments as
+        // rewritten by then; `session().name(` itself is not copied.
+        self.copy_and_skip(start, open);
         self.calls.push(OpenCall {
             method,
             start,
             depth: self.brackets.len(),
             commas: 0,
             has_text: false,
+            newlines,
+            out_start: self.out.len(),
+            cuts: Vec::new(),
+            trailing_comma: false,
+            squares: self.brackets.iter().filter(|b| **b == b'[').count(),
         });
         self.brackets.push(b'(');
         Ok(open)
@@ -350,23 +432,25 @@ impl Rewriter<'_> {
             return;
         }
         call.commas += 1;
-        // A trailing comma (`get(k, )`) separates nothing: drop it.
+        // A trailing comma (`get(k, )`) separates nothing: it is not counted.
         let next = self.bytes[pos + 1..]
             .iter()
             .find(|b| !b.is_ascii_whitespace());
         if next == Some(&b')') && call.has_text {
             call.commas -= 1;
-            self.replace(pos, pos + 1, "");
-            return;
+            call.trailing_comma = true;
+        } else {
+            call.has_text = false;
         }
-        let was_first = call.commas == 1 && call.method == Method::Get;
-        call.has_text = false;
-        if was_first {
-            self.replace(pos, pos + 1, ", default=");
+        // Cut the arguments here; the comma is not copied.
+        self.copy_and_skip(pos, pos + 1);
+        let cut = self.out.len();
+        if let Some(call) = self.calls.last_mut() {
+            call.cuts.push(cut);
         }
     }
 
-    fn close_bracket(&mut self, byte: u8) -> Result<(), RewriteError> {
+    fn close_bracket(&mut self, byte: u8, pos: usize) -> Result<(), RewriteError> {
         let closes_call = self
             .calls
             .last()
@@ -404,6 +488,7 @@ impl Rewriter<'_> {
                     ),
                 ));
             }
+            self.finish_call(&call, pos);
             return Ok(());
         }
         // Unbalanced brackets outside a helper call are Tera's to report.
@@ -412,6 +497,243 @@ impl Rewriter<'_> {
         }
         Ok(())
     }
+}
+
+impl Rewriter<'_> {
+    /// At the `)` (at `pos`) of a valid call: replaces the call's arguments,
+    /// already in `out`, with its rewritten form.
+    fn finish_call(&mut self, call: &OpenCall, pos: usize) {
+        self.copy_and_skip(pos, pos + 1);
+        let mut rewritten = std::mem::take(&mut self.scratch);
+        rewritten.clear();
+        let text = &self.out[call.out_start..];
+        // A valid call has at most two arguments, and a trailing comma.
+        let mut args = [""; 3];
+        let mut count = 0;
+        let mut from = 0;
+        for cut in call.cuts.iter().take(2) {
+            args[count] = &text[from..cut - call.out_start];
+            count += 1;
+            from = cut - call.out_start;
+        }
+        args[count] = &text[from..];
+        count += 1;
+        let tail = if call.trailing_comma {
+            count -= 1;
+            args[count]
+        } else {
+            ""
+        };
+        let args = &args[..count];
+        let done = self.target == Target::Lookup && lookup(&mut rewritten, call, args, tail);
+        if !done {
+            keyword(&mut rewritten, call, args, tail);
+        }
+        self.out.truncate(call.out_start);
+        self.out.push_str(&rewritten);
+        self.scratch = rewritten;
+    }
+}
+
+/// `session(has=ARG)`, `session(get=ARG, default=DEFAULT)` or `session(all=true)`.
+fn keyword(out: &mut String, call: &OpenCall, args: &[&str], tail: &str) {
+    out.push_str("session(");
+    push_newlines(out, call.newlines);
+    out.push_str(match call.method {
+        Method::Has => "has=",
+        Method::Get => "get=",
+        Method::All => "all=true",
+    });
+    out.push_str(args.first().copied().unwrap_or(""));
+    if let Some(default) = args.get(1) {
+        out.push_str(", default=");
+        out.push_str(default);
+    }
+    out.push_str(tail);
+    out.push(')');
+}
+
+/// Writes the Tera 2 form of a call (see [`rewrite_tera2`]); false, with
+/// nothing written, when it goes through the keyword form.
+fn lookup(out: &mut String, call: &OpenCall, args: &[&str], tail: &str) -> bool {
+    const S: &str = SESSION_KEY;
+    // `all()` needs the function (it leaves out the empty-session marker).
+    if call.method == Method::All {
+        return false;
+    }
+    let arg = args.first().copied().unwrap_or("");
+    let Some(key) = Key::classify(arg.trim(), call.squares) else {
+        return false;
+    };
+    // Blank lines around the key (which has none inside) and before the
+    // call's `(` go before the default, or at the end.
+    let moved = call.newlines + newlines_in(arg);
+    out.push('(');
+    if call.method == Method::Has {
+        out.push_str("true if ");
+        key.read(out, true);
+        out.push_str(" else ");
+        out.push_str(key.expression());
+        out.push_str(" in (");
+        out.push_str(S);
+        out.push_str(" or session())");
+        push_newlines(out, moved);
+    } else {
+        key.read(out, true);
+        out.push_str(" or (");
+        key.read(out, false);
+        out.push_str(" if ");
+        out.push_str(key.expression());
+        out.push_str(" in (");
+        out.push_str(S);
+        out.push_str(" or session()) else ");
+        push_newlines(out, moved);
+        out.push_str(args.get(1).copied().unwrap_or("none"));
+        out.push(')');
+    }
+    push_newlines(out, newlines_in(tail));
+    out.push(')');
+    true
+}
+
+/// A session key simple enough to be evaluated more than once: a string
+/// literal, or a variable with `.name` and `[literal]` steps.
+enum Key<'a> {
+    /// `'name'`: read as `S.name`.
+    Name { name: &'a str, literal: &'a str },
+    /// Any other string literal, or a path: read as `S[key]`.
+    Index(&'a str),
+}
+
+/// Words Tera reads as something other than a variable or an attribute.
+const KEYWORDS: &[&str] = &[
+    "true", "True", "false", "False", "none", "None", "null", "and", "or", "not", "in", "is", "if",
+    "else", "loop", "self", "continue", "break",
+];
+
+/// Tera 2 allows this many nested `[` subscripts.
+const MAX_SUBSCRIPT_NESTING: usize = 4;
+
+impl<'a> Key<'a> {
+    /// `key` is the argument without its surrounding blanks; `squares` the
+    /// `[` open around the call.
+    fn classify(key: &'a str, squares: usize) -> Option<Self> {
+        let bytes = key.as_bytes();
+        let first = *bytes.first()?;
+        if matches!(first, b'"' | b'\'' | b'`') {
+            // One literal and nothing else, with no escapes to interpret.
+            let end = plain_string_end(bytes, 0)?;
+            if end != bytes.len() {
+                return None;
+            }
+            let name = &key[1..end - 1];
+            if is_name(name) {
+                return Some(Key::Name { name, literal: key });
+            }
+            return (squares < MAX_SUBSCRIPT_NESTING).then_some(Key::Index(key));
+        }
+        // A path: `name`, then `.name` or `[literal]` steps.
+        let root = bytes.iter().take_while(|b| is_word(**b)).count();
+        if !is_name(&key[..root]) {
+            return None;
+        }
+        let mut pos = root;
+        let mut subscripts = false;
+        while pos < bytes.len() {
+            match bytes[pos] {
+                b'.' => {
+                    let len = bytes[pos + 1..].iter().take_while(|b| is_word(**b)).count();
+                    if len == 0 {
+                        return None;
+                    }
+                    pos += 1 + len;
+                }
+                b'[' => {
+                    let inner = pos + 1;
+                    let end = match bytes.get(inner)? {
+                        b'"' | b'\'' | b'`' => plain_string_end(bytes, inner)?,
+                        _ => {
+                            let sign = usize::from(bytes[inner] == b'-');
+                            let digits = bytes[inner + sign..]
+                                .iter()
+                                .take_while(|b| b.is_ascii_digit())
+                                .count();
+                            if digits == 0 {
+                                return None;
+                            }
+                            inner + sign + digits
+                        }
+                    };
+                    if bytes.get(end) != Some(&b']') {
+                        return None;
+                    }
+                    subscripts = true;
+                    pos = end + 1;
+                }
+                _ => return None,
+            }
+        }
+        let nesting = squares + 1 + usize::from(subscripts);
+        (nesting <= MAX_SUBSCRIPT_NESTING).then_some(Key::Index(key))
+    }
+
+    /// The key as an expression: the literal or the path.
+    fn expression(&self) -> &'a str {
+        match self {
+            Key::Name { literal, .. } => literal,
+            Key::Index(key) => key,
+        }
+    }
+
+    /// Writes the read of the key in the bound map: `S.name` or `S[key]`,
+    /// or with `optional`, `S?.name` or `S?[key]` (undefined, not an error,
+    /// when nothing is bound).
+    fn read(&self, out: &mut String, optional: bool) {
+        out.push_str(SESSION_KEY);
+        if optional {
+            out.push('?');
+        }
+        match self {
+            Key::Name { name, .. } => {
+                out.push('.');
+                out.push_str(name);
+            }
+            Key::Index(key) => {
+                out.push('[');
+                out.push_str(key);
+                out.push(']');
+            }
+        }
+    }
+}
+
+/// A name Tera reads as a variable or an attribute: ASCII letters, digits
+/// and `_`, not starting with a digit, not a keyword.
+fn is_name(word: &str) -> bool {
+    let bytes = word.as_bytes();
+    bytes.first().is_some_and(|b| !b.is_ascii_digit())
+        && bytes.iter().all(|b| is_word(*b))
+        && !KEYWORDS.contains(&word)
+}
+
+/// The end of the string literal opening at `start` if it is closed on the
+/// same line and has no backslash; `None` otherwise.
+fn plain_string_end(bytes: &[u8], start: usize) -> Option<usize> {
+    let quote = bytes[start];
+    let len = bytes[start + 1..].iter().position(|b| *b == quote)?;
+    let content = &bytes[start + 1..start + 1 + len];
+    if content.iter().any(|b| matches!(b, b'\\' | b'\n' | b'\r')) {
+        return None;
+    }
+    Some(start + len + 2)
+}
+
+fn newlines_in(text: &str) -> usize {
+    text.bytes().filter(|b| *b == b'\n').count()
+}
+
+fn push_newlines(out: &mut String, count: usize) {
+    out.extend(std::iter::repeat_n('\n', count));
 }
 
 fn opening(close: u8) -> u8 {
@@ -479,10 +801,25 @@ fn blanks(bytes: &[u8], from: usize) -> usize {
 
 #[cfg(test)]
 mod tests {
-    use super::rewrite;
+    use super::{rewrite, rewrite_tera2};
 
     fn ok(source: &str) -> String {
         rewrite(source).expect("rewrites").into_owned()
+    }
+
+    fn tera2(source: &str) -> String {
+        let out = rewrite_tera2(source).expect("rewrites").into_owned();
+        assert_eq!(
+            out.matches('\n').count(),
+            source.matches('\n').count(),
+            "{out}"
+        );
+        out
+    }
+
+    /// The Tera 2 forms, with `S` for the bound map.
+    fn s(form: &str) -> String {
+        form.replace('S', "__session_views")
     }
 
     fn err(source: &str) -> String {
@@ -599,6 +936,164 @@ mod tests {
             err("{{ session().has('a'] }}"),
             "line 1, column 4: session().has( is closed by `]`"
         );
+    }
+
+    #[test]
+    fn tera2_reads_the_bound_map() {
+        assert_eq!(
+            tera2("{{ session().has('a') }}"),
+            s("{{ (true if S?.a else 'a' in (S or session())) }}")
+        );
+        assert_eq!(
+            tera2("{{ session().get(\"a\") }}"),
+            s("{{ (S?.a or (S.a if \"a\" in (S or session()) else none)) }}")
+        );
+        assert_eq!(
+            tera2("{{ session().get('a', 'b') }}"),
+            s("{{ (S?.a or (S.a if 'a' in (S or session()) else  'b')) }}")
+        );
+        assert_eq!(
+            tera2("{{session().all()|length}}"),
+            "{{session(all=true)|length}}"
+        );
+    }
+
+    #[test]
+    fn tera2_keys_that_are_not_names_are_subscripts() {
+        for key in ["'my-key'", "'true'", "'loop'", "'1a'", "''", "'é'", "`a b`"] {
+            assert_eq!(
+                tera2(&format!("{{{{ session().has({key}) }}}}")),
+                s(&format!(
+                    "{{{{ (true if S?[{key}] else {key} in (S or session())) }}}}"
+                )),
+            );
+        }
+        for key in ["level", "cfg.key", "keys[0]", "a.b[-1]['c'].d", "x[\"y\"]"] {
+            assert_eq!(
+                tera2(&format!("{{{{ session().get({key}) }}}}")),
+                s(&format!(
+                    "{{{{ (S?[{key}] or (S[{key}] if {key} in (S or session()) else none)) }}}}"
+                )),
+            );
+        }
+    }
+
+    /// Keys that are not simple go through the keyword form: evaluated once,
+    /// with the function's own errors for non-string literals.
+    #[test]
+    fn tera2_complex_keys_use_the_keyword_form() {
+        for key in [
+            "1",
+            "none",
+            "true",
+            "'a' ~ 'b'",
+            "level | lower",
+            "(\"a\")",
+            "f(x=1)",
+            "keys[i]",
+            "keys[0][1]x",
+            "'it\\'s'",
+            "a . b",
+            "a.",
+            "loop.index",
+        ] {
+            assert_eq!(
+                tera2(&format!("{{{{ session().has({key}) }}}}")),
+                format!("{{{{ session(has={key}) }}}}"),
+            );
+            assert_eq!(
+                tera2(&format!("{{{{ session().get({key}, 2) }}}}")),
+                format!("{{{{ session(get={key}, default= 2) }}}}"),
+            );
+        }
+        // A call in the key is rewritten; the outer call keeps it evaluated once.
+        assert_eq!(
+            tera2("{{ session().get(session().get('k')) }}"),
+            s("{{ session(get=(S?.k or (S.k if 'k' in (S or session()) else none))) }}")
+        );
+        // A call in the default is rewritten in place.
+        assert_eq!(
+            tera2("{{ session().get('a', session().get('b', 1)) }}"),
+            s(
+                "{{ (S?.a or (S.a if 'a' in (S or session()) else  (S?.b or (S.b if 'b' in (S or session()) else  1)))) }}"
+            )
+        );
+    }
+
+    /// Tera 2 allows four nested subscripts: a path key inside enough `[`
+    /// goes through the keyword form instead of adding one.
+    #[test]
+    fn tera2_respects_the_subscript_nesting_limit() {
+        assert!(tera2("{{ a[b[c[session().has(k)]]] }}").contains("__session_views?[k]"));
+        assert!(tera2("{{ a[b[session().has(k[0])]] }}").contains("__session_views?[k[0]]"));
+        assert_eq!(
+            tera2("{{ a[b[c[session().has(k[0])]]] }}"),
+            "{{ a[b[c[session(has=k[0])]]] }}"
+        );
+        assert_eq!(
+            tera2("{{ a[b[c[d[session().has(k)]]]] }}"),
+            "{{ a[b[c[d[session(has=k)]]]] }}"
+        );
+        // Names need no subscript.
+        assert!(tera2("{{ a[b[c[d[session().has('k')]]]] }}").contains("__session_views?.k"));
+    }
+
+    #[test]
+    fn tera2_keeps_newlines() {
+        assert_eq!(
+            tera2("{{ session ( )\n  . get (\n 'a'\n ) }}\n{{ session().has(x) }}"),
+            s(
+                "{{ (S?.a or (S.a if 'a' in (S or session()) else \n\n\nnone)) }}\n{{ (true if S?[x] else x in (S or session())) }}"
+            )
+        );
+        // The default stays on its line.
+        assert_eq!(
+            tera2("{{ session().get(\n  'a',\n  nope.x\n) }}"),
+            s("{{ (S?.a or (S.a if 'a' in (S or session()) else \n\n  nope.x\n)) }}")
+        );
+        assert_eq!(
+            tera2("{{ session().has('a',\n) }}{{ session().all(\n) }}"),
+            s("{{ (true if S?.a else 'a' in (S or session())\n) }}{{ session(all=true\n) }}")
+        );
+        // A multi-line key is not simple: kept as written in the keyword form.
+        assert_eq!(
+            tera2("{{ session().has('a'\n ~ 'b') }}"),
+            "{{ session(has='a'\n ~ 'b') }}"
+        );
+    }
+
+    #[test]
+    fn tera2_only_in_code_and_idempotent() {
+        for source in [
+            "session().has('a')",
+            "{# {{ session().has('a') }} #}",
+            "{{ 'session().has(\"a\")' }}",
+            "{% raw %}{{ session().has('a') }}{% endraw %}",
+            "{{ user.session().has('a') }}",
+            "{{ session(has='a') }}",
+        ] {
+            assert_eq!(tera2(source), source, "{source}");
+        }
+        let once = tera2(
+            "{{ session().get(session().get(k), session().all()) }}{% if session().has('x') %}{% endif %}",
+        );
+        assert_eq!(tera2(&once), once);
+    }
+
+    #[test]
+    fn tera2_errors_are_the_same() {
+        for source in [
+            "a\n{{ x }}{{ session().nope('a') }}",
+            "{{ session().has() }}",
+            "{{ session().get(1, 2, 3) }}",
+            "\n\n{% if session().has('a' %}",
+            "{{ session().has('a'] }}",
+        ] {
+            assert_eq!(
+                rewrite_tera2(source).expect_err(source),
+                rewrite(source).expect_err(source)
+            );
+        }
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! Tera 1.x (the `tera1` feature): the same rewrite and `session()` function,
-//! with the session bound through a render-scoped thread-local.
+//! Tera 1.x (the `tera1` feature): the keyword form of the rewrite
+//! ([`rewrite`]) and the same `session()` function, with the
+//! session bound through a render-scoped thread-local.
 //!
 //! Tera 1 functions see only their arguments — no render state, no context —
 //! so the session of the render is kept in a thread-local for the duration

@@ -1,22 +1,32 @@
-//! Tera 2: the `session()` function, loaders that rewrite, and the per-render binding.
+//! Tera 2: the lookups the rewrite produces, the `session()` function behind
+//! them, loaders that rewrite, and the per-render binding.
 
 use std::collections::BTreeMap;
+use std::sync::LazyLock;
 
 use session_core::Session;
-use session_core::serde_json::Value as Json;
+use session_core::serde_json::{Map as JsonMap, Value as Json};
 use tera::value::Key;
-use tera::{Context, Error, Kwargs, State, Tera, TeraResult, Value};
+use tera::{Context, Error, Kwargs, Map, State, Tera, TeraResult, Value};
 
 use crate::call::{self, Call, NO_SESSION};
-use crate::{loader, rewrite};
+use crate::{loader, rewrite_tera2};
 
 /// The context key that carries the bound session's data into a render.
 ///
-/// [`bind`] and [`render`] set it; `session()` reads it through the
-/// function's [`State`]. Tera 2 components have isolated contexts: a
-/// component that calls `session()` declares it as an implicit parameter,
+/// [`bind`] and [`render`] set it to a map of the session's data (session
+/// data overlaid with flash data); the rewritten templates read it directly
+/// (`__session_views?.success`, see [`rewrite_tera2`]) and the `session()`
+/// function through its [`State`].
+///
+/// Tera 2 components have isolated contexts: a component that uses
+/// `session()` declares it as an implicit parameter,
 /// `{% component alerts(@__session_views) %}`.
 pub const SESSION_KEY: &str = "__session_views";
+
+/// The key of the entry that keeps the map of an empty session truthy (see
+/// [`bind`]): not a string, so no session key can be equal to it.
+const EMPTY_MARKER: Key<'static> = Key::U128(u128::MAX);
 
 /// Registers the function `session()` in `tera`, in its keyword form:
 /// `session(has=KEY)`, `session(get=KEY)`, `session(get=KEY, default=VALUE)`
@@ -32,10 +42,11 @@ fn session(kwargs: Kwargs, state: &State<'_>) -> TeraResult<Value> {
     let data = state.get::<Value>(SESSION_KEY)?.ok_or_else(|| {
         Error::message(format!(
             "{NO_SESSION}; render through session_tera::render(&tera, name, &context, &session) \
-             or call session_tera::bind(&mut context, &session) first"
+             or call session_tera::bind(&mut context, &session) first (a Tera 2 component that \
+             uses session() declares the implicit parameter @{SESSION_KEY})"
         ))
     })?;
-    let Some(data) = data.as_map() else {
+    let Some(map) = data.as_map() else {
         return Err(Error::message(format!(
             "the context value `{SESSION_KEY}` is not a bound session; set it only through session_tera::bind"
         )));
@@ -46,12 +57,14 @@ fn session(kwargs: Kwargs, state: &State<'_>) -> TeraResult<Value> {
     )
     .map_err(Error::message)?;
     Ok(match call {
-        Call::Has(k) => Value::from(data.contains_key(&key_of(k)?)),
-        Call::Get(k, default) => match data.get(&key_of(k)?) {
+        Call::Has(k) => Value::from(map.contains_key(&key_of(k)?)),
+        Call::Get(k, default) => match map.get(&key_of(k)?) {
             Some(value) => value.clone(),
             None => default.cloned().unwrap_or_else(Value::none),
         },
-        Call::All => Value::from(data.clone()),
+        // The bound map itself (shared, not copied), without the marker.
+        Call::All if map.contains_key(&EMPTY_MARKER) => Value::from(Map::default()),
+        Call::All => data.clone(),
     })
 }
 
@@ -67,17 +80,43 @@ fn key_of(value: &Value) -> TeraResult<Key<'_>> {
 /// Binds `session` to renders of `context`: what `session()` reads.
 ///
 /// The session's data (session data overlaid with flash data) is copied into
-/// the context once, so a render sees one consistent snapshot.
+/// the context once, as a map under [`SESSION_KEY`], so a render sees one
+/// consistent snapshot. The map of an empty session holds one entry under a
+/// key that is not a string (so it matches no session key): a bound session
+/// is never falsy, which is how the rewritten templates tell "nothing bound"
+/// from "nothing in the session" without a second lookup.
 pub fn bind(context: &mut Context, session: &Session) {
     context.insert_value(SESSION_KEY, session_value(session));
 }
 
 fn session_value(session: &Session) -> Value {
-    session.with_data(|data, flash| {
-        let mut all: BTreeMap<&str, &Json> = data.iter().map(|(k, v)| (k.as_str(), v)).collect();
-        all.extend(flash.iter().map(|(k, v)| (k.as_str(), v)));
-        Value::from_serializable(&all)
+    session.with_data(|data, flash| match (data.is_empty(), flash.is_empty()) {
+        (true, true) => empty_session(),
+        // The usual cases convert the one map straight into Tera's.
+        (false, true) => Value::from_serializable(data),
+        (true, false) => Value::from_serializable(flash),
+        (false, false) => Value::from_serializable(&overlay(data, flash)),
     })
+}
+
+/// The map bound for an empty session (shared: built once).
+fn empty_session() -> Value {
+    static EMPTY: LazyLock<Value> = LazyLock::new(|| {
+        let mut map = Map::default();
+        map.insert(EMPTY_MARKER, Value::from(true));
+        Value::from(map)
+    });
+    EMPTY.clone()
+}
+
+/// Session data overlaid with flash data, borrowed.
+fn overlay<'a>(
+    data: &'a JsonMap<String, Json>,
+    flash: &'a JsonMap<String, Json>,
+) -> BTreeMap<&'a str, &'a Json> {
+    let mut all: BTreeMap<&str, &Json> = data.iter().map(|(k, v)| (k.as_str(), v)).collect();
+    all.extend(flash.iter().map(|(k, v)| (k.as_str(), v)));
+    all
 }
 
 /// Renders the template `name` with `context`, `session()` reading `session`.
@@ -103,7 +142,7 @@ pub fn render(tera: &Tera, name: &str, context: &Context, session: &Session) -> 
 }
 
 /// A new `Tera` with `session()` registered and the templates under a
-/// directory or matching a glob loaded through [`rewrite`]:
+/// directory or matching a glob loaded through [`rewrite_tera2`]:
 /// `session_tera::new("templates")` or `session_tera::new("templates/**/*.html")`.
 /// Names are paths relative to the directory, as Tera names them.
 pub fn new(dir_or_glob: &str) -> TeraResult<Tera> {
@@ -119,13 +158,14 @@ pub fn load_templates(tera: &mut Tera, dir_or_glob: &str) -> TeraResult<()> {
     add_raw_templates(tera, templates)
 }
 
-/// Adds one template from a string, rewritten (and registers `session()`).
+/// Adds one template from a string, rewritten by [`rewrite_tera2`] (and
+/// registers `session()`).
 pub fn add_raw_template(tera: &mut Tera, name: &str, source: &str) -> TeraResult<()> {
     add_raw_templates(tera, [(name, source)])
 }
 
-/// Adds templates from strings, rewritten (and registers `session()`).
-/// Templates that include or extend each other are added together.
+/// Adds templates from strings, rewritten by [`rewrite_tera2`] (and registers
+/// `session()`). Templates that include or extend each other are added together.
 pub fn add_raw_templates<I, N, S>(tera: &mut Tera, templates: I) -> TeraResult<()>
 where
     I: IntoIterator<Item = (N, S)>,
@@ -135,7 +175,7 @@ where
     add_to_tera(tera);
     let mut rewritten = Vec::new();
     for (name, source) in templates {
-        let source = rewrite(source.as_ref())
+        let source = rewrite_tera2(source.as_ref())
             .map_err(|e| Error::message(format!("template `{}`, {e}", name.as_ref())))?
             .into_owned();
         rewritten.push((name, source));

@@ -25,6 +25,105 @@ fn a_render_without_a_session_says_so() {
     assert!(err.contains("page.html:2:"), "{err}");
 }
 
+/// Every form the Tera 2 rewrite produces, rendered with no session bound:
+/// the error names the cause and the line of the call, in an included
+/// template too.
+#[test]
+fn every_helper_form_without_a_session_says_so() {
+    for (source, line) in [
+        ("a\n{{ session().has('x') }}", 2),
+        ("{{ session().has(k) }}", 1),
+        ("\n\n{{ session().get('x') }}", 3),
+        ("{{ session().get(\n'x',\n'd') }}", 1),
+        ("{{ session().get(keys[0]) }}", 1),
+        ("\n{{ session().get('my-key', 1) }}", 2),
+        ("\n{% for x in session().all() %}{% endfor %}", 2),
+        ("\n{{ session().has('a' ~ 'b') }}", 2),
+        ("\n{% set x = session(get='a') %}", 2),
+    ] {
+        let tera = tera_with("page.html", source).expect(source);
+        let mut context = tera::Context::new();
+        context.insert("k", "x");
+        context.insert("keys", &["x"]);
+        let err = tera
+            .render("page.html", &context)
+            .expect_err(source)
+            .to_string();
+        assert!(
+            err.contains("session() was called but no session is bound to this render"),
+            "{source}: {err}"
+        );
+        assert!(
+            err.contains(&format!("page.html:{line}:")),
+            "{source}: {err}"
+        );
+    }
+
+    let mut tera = tera::Tera::new();
+    session_tera::add_raw_templates(
+        &mut tera,
+        [
+            ("page.html", "{% include \"inc.html\" %}"),
+            ("inc.html", "\n{{ session().get('x') }}"),
+        ],
+    )
+    .expect("loads");
+    let err = tera
+        .render("page.html", &tera::Context::new())
+        .expect_err("no session")
+        .to_string();
+    assert!(err.contains("no session is bound to this render"), "{err}");
+    assert!(err.contains("inc.html:2:"), "{err}");
+}
+
+/// A component sees only its arguments: one that uses the helper without
+/// declaring `@__session_views` is told to; one that declares it, rendered
+/// with no session bound, gets Tera's error naming the parameter.
+#[tokio::test]
+async fn components_name_the_implicit_session() {
+    let session = flashed("success", "Saved").await;
+    let tera = tera_with(
+        "page.html",
+        "{% component alert() %}\n{{ session().has('success') }}{% endcomponent alert %}{{ <alert/> }}",
+    )
+    .expect("loads");
+    let err = session_tera::render(&tera, "page.html", &tera::Context::new(), &session)
+        .expect_err("no implicit session")
+        .to_string();
+    assert!(err.contains("no session is bound to this render"), "{err}");
+    assert!(err.contains("@__session_views"), "{err}");
+    assert!(err.contains("page.html:2:"), "{err}");
+
+    let tera = tera_with(
+        "page.html",
+        "{% component alert(@__session_views) %}{{ session().has('x') }}{% endcomponent alert %}\n{{ <alert/> }}",
+    )
+    .expect("loads");
+    assert_eq!(
+        session_tera::render(&tera, "page.html", &tera::Context::new(), &session).expect("renders"),
+        "\nfalse"
+    );
+    let err = tera
+        .render("page.html", &tera::Context::new())
+        .expect_err("no session")
+        .to_string();
+    assert!(err.contains("`__session_views` not found"), "{err}");
+    assert!(err.contains("page.html:2:"), "{err}");
+}
+
+/// Literal keys that are not strings are still the function's error.
+#[tokio::test]
+async fn a_key_that_is_not_a_string_literal_is_an_error() {
+    let session = flashed("success", "Saved").await;
+    for source in ["{{ session().has(1) }}", "{{ session().get(true, 'd') }}"] {
+        let tera = tera_with("page.html", source).expect("loads");
+        let err = session_tera::render(&tera, "page.html", &tera::Context::new(), &session)
+            .expect_err(source)
+            .to_string();
+        assert!(err.contains("session keys are strings"), "{source}: {err}");
+    }
+}
+
 #[test]
 fn unknown_methods_and_wrong_argument_counts_fail_the_load_with_the_line() {
     for (source, line, message) in [

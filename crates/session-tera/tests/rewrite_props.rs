@@ -1,7 +1,8 @@
-//! Properties of the rewrite over arbitrary input.
+//! Properties of the rewrites (the keyword form, and the Tera 2 form) over
+//! arbitrary input.
 
 use proptest::prelude::*;
-use session_tera::rewrite;
+use session_tera::{rewrite, rewrite_tera2};
 
 /// Pieces that steer the lexer through every state: delimiters with and
 /// without whitespace control, quotes, brackets, raw tags, and the helper's
@@ -113,11 +114,15 @@ proptest! {
         prop_assume!(!has_session_call(&source));
         let out = rewrite(&source);
         prop_assert_eq!(out.as_deref(), Ok(source.as_str()));
+        let out = rewrite_tera2(&source);
+        prop_assert_eq!(out.as_deref(), Ok(source.as_str()));
     }
 
     #[test]
     fn calls_outside_code_are_left_alone(source in not_code()) {
         let out = rewrite(&source);
+        prop_assert_eq!(out.as_deref(), Ok(source.as_str()));
+        let out = rewrite_tera2(&source);
         prop_assert_eq!(out.as_deref(), Ok(source.as_str()));
     }
 
@@ -126,21 +131,30 @@ proptest! {
         prop_assume!(!has_session_call(&source));
         let out = rewrite(&source);
         prop_assert_eq!(out.as_deref(), Ok(source.as_str()));
+        let out = rewrite_tera2(&source);
+        prop_assert_eq!(out.as_deref(), Ok(source.as_str()));
     }
 
     /// Never panics; a successful rewrite keeps every line where it was and
-    /// leaves nothing to rewrite a second time.
+    /// leaves nothing to rewrite a second time. Both rewrites accept and
+    /// refuse the same sources, with the same errors.
     #[test]
     fn never_panics_and_keeps_lines(source in prop_oneof![soup(), any::<String>()]) {
-        if let Ok(out) = rewrite(&source) {
+        let keyword = rewrite(&source);
+        let tera2 = rewrite_tera2(&source);
+        prop_assert_eq!(keyword.as_ref().err(), tera2.as_ref().err());
+        for out in [keyword, tera2].into_iter().flatten() {
             prop_assert_eq!(out.matches('\n').count(), source.matches('\n').count());
             let again = rewrite(&out);
+            prop_assert_eq!(again.as_deref(), Ok(&*out));
+            let again = rewrite_tera2(&out);
             prop_assert_eq!(again.as_deref(), Ok(&*out));
         }
     }
 
     /// A call with any argument expression becomes the keyword form with the
-    /// argument untouched, wherever it sits in a tag.
+    /// argument untouched, wherever it sits in a tag; the Tera 2 form keeps
+    /// it untouched too.
     #[test]
     fn any_argument_is_carried_over_verbatim(
         arg in "[a-z_][a-z0-9_]{0,6}( ?(~|\\|) ?[a-z]{1,5}| ?\\[ ?[0-9] ?\\]|\\.[a-z]{1,4}){0,3}",
@@ -153,5 +167,17 @@ proptest! {
         let expected = format!("<p>{{{{{dash} {before} session({method}={arg}) {dash}}}}}</p>");
         let out = rewrite(&source);
         prop_assert_eq!(out.as_deref(), Ok(expected.as_str()));
+
+        // The Tera 2 form reads a variable or a path from the bound map, and
+        // sends any other expression through the keyword form, once.
+        let out = rewrite_tera2(&source).expect("rewrites");
+        let root: String = arg.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+        let keyword = ["true", "false", "none", "null", "and", "or", "not", "in", "is", "if", "else", "loop", "self", "continue", "break"];
+        if arg.contains(['~', '|', ' ']) || keyword.contains(&root.as_str()) {
+            prop_assert_eq!(&*out, expected.as_str());
+        } else {
+            prop_assert!(out.contains(&format!("__session_views?[{arg}]")), "{}", out);
+            prop_assert!(out.contains(&format!("{arg} in (__session_views or session())")), "{}", out);
+        }
     }
 }
