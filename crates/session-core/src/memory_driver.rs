@@ -24,9 +24,10 @@ const SHARDS: usize = 64;
 /// is set until a request writes something. The store is bounded: a session
 /// idle for longer than the lifetime is gone, expired entries are swept as
 /// new ones arrive, and beyond the maximum number of sessions the least
-/// recently used is evicted. Sessions live in up to 64 independently locked
-/// shards (one per 256 sessions of the bound), so requests on different cores
-/// rarely wait for each other, and no lock is held across an `.await`.
+/// recently used are evicted, a small batch at a time. Sessions live in up to
+/// 64 independently locked shards (one per 256 sessions of the bound), so
+/// requests on different cores rarely wait for each other, and no lock is
+/// held across an `.await`.
 ///
 /// Memory sessions belong to one process: with several workers or machines,
 /// use the cookie or redis driver.
@@ -80,6 +81,9 @@ struct Moved {
     until_ms: u64,
 }
 
+/// A full shard evicts its least recently used 1/`EVICTION_BATCH` at once.
+const EVICTION_BATCH: usize = 32;
+
 /// How long an ended id remembers where its data went.
 const MOVED_FOR_MS: u64 = 10 * 60 * 1000;
 
@@ -104,6 +108,10 @@ impl Entry {
         serde_json::from_slice(&self.json).map_err(|e| SessionError::backend("memory", e))
     }
 }
+
+/// The stored text a request loaded, handed from `load` to `save`: when the
+/// entry still holds it, nothing was written meanwhile.
+struct LoadedJson(Box<[u8]>);
 
 fn encode(data: &SessionData) -> Result<Box<[u8]>, SessionError> {
     serde_json::to_vec(data)
@@ -285,14 +293,23 @@ impl MemoryDriver {
             self.sweep(&mut shard, now);
         }
         if shard.map.len() >= self.shard_capacity {
-            let oldest = shard
+            // Finding the least recently used takes a scan of the shard, so
+            // each scan evicts a batch of the oldest: one scan per eviction
+            // made every new session in a full store pay for a whole scan
+            // (and halved the rate of logins once the store was full).
+            let batch = (self.shard_capacity / EVICTION_BATCH).max(1);
+            let mut ages: Vec<(u64, SessionId)> = shard
                 .map
                 .iter()
-                .min_by_key(|(_, e)| e.touched_ms)
-                .map(|(id, _)| *id);
-            if let Some(oldest) = oldest {
-                shard.map.remove(&oldest);
-                self.evictions.fetch_add(1, Ordering::Relaxed);
+                .map(|(id, entry)| (entry.touched_ms, *id))
+                .collect();
+            let batch = batch.min(ages.len());
+            if batch > 0 {
+                ages.select_nth_unstable(batch - 1);
+                for (_, oldest) in &ages[..batch] {
+                    shard.map.remove(oldest);
+                }
+                self.evictions.fetch_add(batch as u64, Ordering::Relaxed);
             }
         }
         shard.map.insert(id, entry);
@@ -315,10 +332,10 @@ impl SessionDriver for MemoryDriver {
         };
         let now = self.now_ms();
         let mut shard = self.shard(&id).lock();
-        let data = match shard.map.get_mut(&id) {
+        let (data, json) = match shard.map.get_mut(&id) {
             Some(entry) if !self.expired(entry, now) => {
                 entry.touched_ms = now;
-                entry.data()?
+                (entry.data()?, entry.json.clone())
             }
             Some(_) => {
                 shard.map.remove(&id);
@@ -326,9 +343,11 @@ impl SessionDriver for MemoryDriver {
             }
             None => return Ok(Loaded::empty()),
         };
+        drop(shard);
         Ok(Loaded {
             id: Some(id),
             data,
+            state: Some(Box::new(LoadedJson(json))),
             ..Loaded::empty()
         })
     }
@@ -367,16 +386,29 @@ impl SessionDriver for MemoryDriver {
             let mut shard = self.shard(&id).lock();
             if let Some(entry) = shard.map.get_mut(&id) {
                 // Per-key changes on the stored entry, under its shard lock:
-                // what other requests wrote meanwhile stays.
-                let mut data = entry.data()?;
-                save.changes.apply_to(&mut data);
+                // what other requests wrote meanwhile stays. When nothing was
+                // written meanwhile (the stored text is the text this request
+                // loaded), that is exactly the request's own view: no second
+                // parse.
+                let unchanged = save
+                    .state
+                    .and_then(|state| state.downcast_ref::<LoadedJson>())
+                    .is_some_and(|loaded| loaded.0 == entry.json);
+                let mut stored;
+                let data = if unchanged {
+                    save.data
+                } else {
+                    stored = entry.data()?;
+                    save.changes.apply_to(&mut stored);
+                    &stored
+                };
                 if data.is_empty() {
                     shard.map.remove(&id);
                     drop(shard);
                     self.record_moved(id, None, now);
                     return Ok(vec![self.cookies.removal(self.cookie_name.clone())]);
                 }
-                entry.json = encode(&data)?;
+                entry.json = encode(data)?;
                 entry.touched_ms = now;
                 return Ok(Vec::new());
             }
@@ -439,9 +471,10 @@ impl MemoryDriverBuilder {
         self
     }
 
-    /// The most sessions kept; beyond it the least recently used is evicted
+    /// The most sessions kept; beyond it the least recently used are evicted
     /// (default 100 000). The bound is kept per shard (each holds an equal
-    /// part), so the store may evict slightly before it holds exactly this many.
+    /// part), so the store may evict slightly before it holds exactly this many;
+    /// a full shard evicts its least recently used 1/32 at once (at least one).
     pub fn max_sessions(mut self, max: usize) -> Self {
         self.max_sessions = max.max(1);
         self
@@ -502,5 +535,37 @@ impl MemoryDriverBuilder {
             ip_salt,
             evictions: AtomicU64::new(0),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use http::StatusCode;
+    use serde_json::json;
+
+    use crate::{RequestContext, SessionManager};
+
+    /// `save` skips the second parse only when the entry is still the text
+    /// this request loaded; a write in between takes the per-key path.
+    #[tokio::test]
+    async fn a_save_after_another_write_keeps_both_changes() {
+        let manager = SessionManager::builder().build().expect("manager");
+        let first = manager.request(RequestContext::new());
+        first.session().await.expect("load").set("a", 1).expect("set");
+        let cookie = first.finish(StatusCode::OK).await.expect("save")[0]
+            .stripped()
+            .to_string();
+
+        let slow = manager.request(RequestContext::from_cookie_header(&cookie));
+        let fast = manager.request(RequestContext::from_cookie_header(&cookie));
+        let slow_session = slow.session().await.expect("load");
+        fast.session().await.expect("load").set("b", 2).expect("set");
+        assert!(fast.finish(StatusCode::OK).await.expect("save").is_empty());
+        slow_session.set("c", 3).expect("set");
+        assert!(slow.finish(StatusCode::OK).await.expect("save").is_empty());
+
+        let check = manager.request(RequestContext::from_cookie_header(&cookie));
+        let all = check.session().await.expect("load").all();
+        assert_eq!(all, json!({"a": 1, "b": 2, "c": 3}));
     }
 }

@@ -3,7 +3,10 @@ use std::ops::Range;
 
 use cookie::Cookie;
 use http::HeaderMap;
-use http::header::{COOKIE, SET_COOKIE};
+use http::header::{COOKIE, HeaderName, SET_COOKIE};
+
+/// A constant name: looking up by `&str` would parse the name on every request.
+static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 
 /// What a driver may read of an incoming request: its cookies and, for the
 /// memory driver's opt-in IP keying, the client address.
@@ -52,7 +55,7 @@ impl RequestContext {
             }
         }
         ctx.forwarded_for = headers
-            .get("x-forwarded-for")
+            .get(&X_FORWARDED_FOR)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
         ctx
@@ -60,6 +63,8 @@ impl RequestContext {
 
     fn add_cookie_header(&mut self, header: &str) {
         let base = self.text.len();
+        // One allocation for the header and its separator.
+        self.text.reserve(header.len() + 1);
         self.text.push_str(header);
         self.text.push(';');
         let text = &self.text[base..base + header.len()];
