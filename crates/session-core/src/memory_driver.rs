@@ -551,7 +551,12 @@ mod tests {
     async fn a_save_after_another_write_keeps_both_changes() {
         let manager = SessionManager::builder().build().expect("manager");
         let first = manager.request(RequestContext::new());
-        first.session().await.expect("load").set("a", 1).expect("set");
+        first
+            .session()
+            .await
+            .expect("load")
+            .set("a", 1)
+            .expect("set");
         let cookie = first.finish(StatusCode::OK).await.expect("save")[0]
             .stripped()
             .to_string();
@@ -559,7 +564,11 @@ mod tests {
         let slow = manager.request(RequestContext::from_cookie_header(&cookie));
         let fast = manager.request(RequestContext::from_cookie_header(&cookie));
         let slow_session = slow.session().await.expect("load");
-        fast.session().await.expect("load").set("b", 2).expect("set");
+        fast.session()
+            .await
+            .expect("load")
+            .set("b", 2)
+            .expect("set");
         assert!(fast.finish(StatusCode::OK).await.expect("save").is_empty());
         slow_session.set("c", 3).expect("set");
         assert!(slow.finish(StatusCode::OK).await.expect("save").is_empty());
