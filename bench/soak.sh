@@ -79,6 +79,7 @@ header() { # run-name
     {
         echo "# $1, $(date -Is), $(nproc) cores, commit $(git rev-parse --short HEAD)"
         echo "# command: bench/soak.sh $1 (DURATION=$DURATION USERS=$USERS)"
+        echo "# uncommitted changes in: $(git status --short -- crates src examples | awk '{print $2}' | tr '\n' ' ')"
     } >"$OUT/$1.head"
 }
 
