@@ -38,6 +38,8 @@
 #   BENCH_REDIS_URL=redis://127.0.0.1:6379/11 (a database of its own: the
 #   peer's keys have no prefix; it is emptied at the end only if it was
 #   empty at the start) PEER_REDIS_POOL=4
+#   MEMORY_MAX_SESSIONS=4000000 (the memory driver's bound: above what the
+#   login bursts create, so the logged-in sessions are never evicted)
 #   FOOTPRINT_SESSIONS=1000000 (0 skips it) BENCH_STRICT=1 (exit 1 on a
 #   missed target) PEERS_TARGET_DIR (default bench/peers/target)
 # Needs: cargo, curl, wrk (Debian: apt-get install wrk); redis-cli for the
@@ -56,6 +58,10 @@ SCENARIOS=(dashboard flash login)
 BENCH_REDIS_URL=${BENCH_REDIS_URL:-redis://127.0.0.1:6379/11}
 PEER_REDIS_POOL=${PEER_REDIS_POOL:-4}
 FOOTPRINT_SESSIONS=${FOOTPRINT_SESSIONS:-1000000}
+# The login bursts create a few hundred thousand sessions; with the default
+# bound (100 000) the memory driver would evict the logged-in sessions the
+# other scenarios use. The peer's MemoryStore has no bound at all.
+MEMORY_MAX_SESSIONS=${MEMORY_MAX_SESSIONS:-4000000}
 NAME="Ada Lovelace"
 MESSAGE="Saved from wrk"
 SECRET="bench/run.sh: a fixed secret for the cookie driver, not for production"
@@ -141,7 +147,8 @@ for server in "${SERVERS[@]}"; do
       PORT=$port FLOOR_NAME="$NAME" FLOOR_FLASH="$MESSAGE" "$BIN/floor" >"$log" 2>&1 & ;;
     memory | cookie | redis)
       PORT=$port SESSION_DRIVER=$server SESSION_SECRET="$SECRET" REDIS_URL="$BENCH_REDIS_URL" \
-        TEMPLATE_ENGINE=minijinja "$BIN/app" >"$log" 2>&1 & ;;
+        SESSION_MAX_SESSIONS="$MEMORY_MAX_SESSIONS" TEMPLATE_ENGINE=minijinja \
+        "$BIN/app" >"$log" 2>&1 & ;;
     peer)
       PORT=$port SESSION_STORE=memory "$PEER_BIN/peer" >"$log" 2>&1 & ;;
     peer-redis)
