@@ -1,7 +1,7 @@
 # One task runner for people and CI (.ci/run calls `make ci`).
 CARGO ?= cargo
 
-.PHONY: ci test fmt-check clippy doc bench demo
+.PHONY: ci test fmt-check clippy doc bench bench-http bench-all demo
 
 ci: fmt-check clippy doc test
 
@@ -20,6 +20,14 @@ doc:
 
 bench:
 	$(CARGO) bench --workspace
+
+# The demo against a bare hyper floor under wrk (issue 4).
+bench-http:
+	bench/http.sh
+
+# Ours (memory, cookie, redis) against the floor and the peers (issue 6).
+bench-all:
+	bench/run.sh
 
 demo:
 	$(CARGO) run --example app
