@@ -113,6 +113,15 @@ impl Entry {
 /// entry still holds it, nothing was written meanwhile.
 struct LoadedJson(Box<[u8]>);
 
+/// True when `entry` still holds the text `save`'s request loaded: nothing
+/// was written meanwhile, so the stored data with the request's changes is
+/// exactly the request's own view, [`SaveRequest::data`].
+fn unchanged_since_load(save: &SaveRequest<'_>, entry: &Entry) -> bool {
+    save.state
+        .and_then(|state| state.downcast_ref::<LoadedJson>())
+        .is_some_and(|loaded| loaded.0 == entry.json)
+}
+
 fn encode(data: &SessionData) -> Result<Box<[u8]>, SessionError> {
     serde_json::to_vec(data)
         .map(Vec::into_boxed_slice)
@@ -390,12 +399,8 @@ impl SessionDriver for MemoryDriver {
                 // written meanwhile (the stored text is the text this request
                 // loaded), that is exactly the request's own view: no second
                 // parse.
-                let unchanged = save
-                    .state
-                    .and_then(|state| state.downcast_ref::<LoadedJson>())
-                    .is_some_and(|loaded| loaded.0 == entry.json);
                 let mut stored;
-                let data = if unchanged {
+                let data = if unchanged_since_load(&save, entry) {
                     save.data
                 } else {
                     stored = entry.data()?;
@@ -415,18 +420,22 @@ impl SessionDriver for MemoryDriver {
             // The entry expired or was evicted during the request: store this
             // request's whole view under a new id rather than lose it.
         }
-        let mut data = None;
+        let mut stored = None;
         let mut ended = None;
         if let Some(old) = old {
             let removed = self.shard(&old).lock().map.remove(&old);
             if let Some(entry) = removed {
-                let mut stored = entry.data()?;
-                save.changes.apply_to(&mut stored);
-                data = Some(stored);
+                if !unchanged_since_load(&save, &entry) {
+                    let mut data = entry.data()?;
+                    save.changes.apply_to(&mut data);
+                    stored = Some(data);
+                }
                 ended = Some(old);
             }
         }
-        let data = data.unwrap_or_else(|| save.data.clone());
+        // Nothing stored, or nothing written since this request loaded it:
+        // the request's own view is the data (borrowed, not cloned).
+        let data = stored.as_ref().unwrap_or(save.data);
         if data.is_empty() {
             if let Some(old) = ended {
                 self.record_moved(old, None, now);
@@ -437,7 +446,7 @@ impl SessionDriver for MemoryDriver {
             });
         }
         let id = SessionId::generate();
-        self.insert(id, &data, now)?;
+        self.insert(id, data, now)?;
         if let Some(old) = ended {
             self.record_moved(old, Some(id), now);
         }
