@@ -36,6 +36,9 @@ BIN=$TARGET/release/examples
 mkdir -p "$OUT"
 
 $NICE cargo build --release --example soak --example soak_client
+# What was built: every run of this invocation uses this one build.
+BUILD_COMMIT=${SOAK_COMMIT:-$(git rev-parse --short HEAD 2>/dev/null || echo unknown)}
+BUILD_DIRTY=$(git status --short -- crates src examples 2>/dev/null | awk '{print $2}' | tr '\n' ' ' || true)
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
@@ -77,9 +80,9 @@ client() { # run-name seconds extra-flags...
 
 header() { # run-name
     {
-        echo "# $1, $(date -Is), $(nproc) cores, commit $(git rev-parse --short HEAD)"
+        echo "# $1, $(date -Is), $(nproc) cores, built from commit $BUILD_COMMIT"
         echo "# command: bench/soak.sh $1 (DURATION=$DURATION USERS=$USERS)"
-        echo "# uncommitted changes in: $(git status --short -- crates src examples | awk '{print $2}' | tr '\n' ' ')"
+        echo "# uncommitted changes in the build: ${BUILD_DIRTY:-none}"
     } >"$OUT/$1.head"
 }
 
