@@ -1,6 +1,6 @@
 use std::sync::Arc;
 
-use minijinja::value::{Enumerator, Object};
+use minijinja::value::{Enumerator, Object, ObjectRepr};
 use minijinja::{Environment, Error, ErrorKind, State, Template, Value};
 use session_core::Session;
 
@@ -34,19 +34,48 @@ fn session(state: &State<'_, '_>) -> Result<Value, Error> {
 /// `ctx` with `session` bound to it: the context to render with when
 /// [`render`] does not fit (`render_captured`, `render_captured_to`).
 ///
-/// `ctx` is merged lazily (no copy); a key of `ctx` named [`SESSION_KEY`] is
-/// shadowed by the session.
+/// A map context (what `context!` and serialized structs give) is copied into
+/// a new map — its values are shared, not cloned deeply — with the session
+/// added under [`SESSION_KEY`], and under `session` as a callable value unless
+/// `ctx` has its own `session`. `session()` then resolves with one map lookup,
+/// like any other variable, instead of a context miss, a global function and
+/// a second lookup. Any other context is wrapped lazily. A key of `ctx` named
+/// [`SESSION_KEY`] is shadowed by the session.
 pub fn context(session: &Session, ctx: impl Into<Value>) -> Value {
+    let ctx = ctx.into();
+    let bound = Value::from_object(SessionObject(session.clone()));
+    let map_entries = match ctx.as_object() {
+        Some(object) if object.repr() == ObjectRepr::Map => object.try_iter_pairs(),
+        _ => None,
+    };
+    if let Some(entries) = map_entries {
+        let mut has_own_session = false;
+        let mut pairs: Vec<(Value, Value)> = Vec::with_capacity(entries.size_hint().0 + 2);
+        for (key, value) in entries {
+            match key.as_str() {
+                Some(SESSION_KEY) => continue,
+                Some("session") => has_own_session = true,
+                _ => {}
+            }
+            pairs.push((key, value));
+        }
+        if !has_own_session {
+            pairs.push((Value::from("session"), bound.clone()));
+        }
+        pairs.push((Value::from(SESSION_KEY), bound));
+        return Value::from_pairs(pairs);
+    }
+    if ctx.is_undefined() || ctx.is_none() {
+        return Value::from_pairs([("session", bound.clone()), (SESSION_KEY, bound)]);
+    }
     Value::from_object(BoundContext {
-        session: Value::from_object(SessionObject(session.clone())),
-        ctx: ctx.into(),
+        session: bound,
+        ctx,
     })
 }
 
-/// The render context: `ctx` plus the session under [`SESSION_KEY`].
-///
-/// One small object instead of `merge_maps` over a one-entry map: fewer
-/// allocations per render and one string comparison per variable lookup.
+/// The render context around a `ctx` that is not a plain map: `ctx` plus the
+/// session under [`SESSION_KEY`], merged lazily.
 #[derive(Debug)]
 struct BoundContext {
     session: Value,

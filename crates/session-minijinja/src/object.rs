@@ -22,6 +22,18 @@ impl Object for SessionObject {
         ObjectRepr::Plain
     }
 
+    // Bound under `session` in the context, the value itself is what the
+    // template calls: `session()` returns the session.
+    fn call(self: &Arc<Self>, _state: &mut State<'_, '_>, args: &[Value]) -> Result<Value, Error> {
+        if !args.is_empty() {
+            return Err(Error::new(
+                ErrorKind::TooManyArguments,
+                format!("session() takes no arguments, got {}", args.len()),
+            ));
+        }
+        Ok(Value::from_dyn_object(self.clone()))
+    }
+
     fn call_method(
         self: &Arc<Self>,
         _state: &mut State<'_, '_>,

@@ -207,3 +207,44 @@ async fn the_context_is_merged_and_cannot_unbind_the_session() {
         .expect("renders");
     assert_eq!(out, b"w 0");
 }
+
+/// The context's own `session` wins over the helper, as it did when the
+/// helper was only a global function; the session stays reachable for
+/// `context`'s other forms, and a non-map context is wrapped, not dropped.
+#[tokio::test]
+async fn a_context_session_variable_is_kept_and_any_context_works() {
+    let session = session().await;
+    let env = env_with(&[
+        ("own.txt", "{{ session }} {{ page }}"),
+        ("t.txt", "{{ session().get('zero') }}"),
+        ("args.txt", "{{ session(1) }}"),
+    ]);
+    let own = env.get_template("own.txt").expect("template");
+    let ctx = context! { page => "p", session => "mine" };
+    assert_eq!(
+        session_minijinja::render(&own, ctx, &session).expect("renders"),
+        "mine p"
+    );
+
+    let t = env.get_template("t.txt").expect("template");
+    // No context at all, and a context that is not a map (a sequence).
+    for ctx in [
+        minijinja::Value::UNDEFINED,
+        minijinja::Value::from(()),
+        minijinja::Value::from(vec![1, 2]),
+    ] {
+        assert_eq!(
+            session_minijinja::render(&t, ctx.clone(), &session).expect("renders"),
+            "0",
+            "context {ctx:?}"
+        );
+    }
+
+    let args = env.get_template("args.txt").expect("template");
+    let err = session_minijinja::render(&args, context! {}, &session).expect_err("an error");
+    assert_eq!(err.kind(), minijinja::ErrorKind::TooManyArguments);
+    assert!(
+        err.to_string().contains("session() takes no arguments"),
+        "{err}"
+    );
+}
