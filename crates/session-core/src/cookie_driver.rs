@@ -1,4 +1,5 @@
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aes_gcm::aead::{AeadInPlace, KeyInit};
@@ -9,12 +10,12 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use cookie::Cookie;
 use hkdf::Hkdf;
 use rand::RngCore;
-use serde_json::Value;
 use sha2::Sha256;
 
 use crate::driver::{Loaded, SaveRequest, SessionDriver};
 use crate::{
     Bucket, ConfigError, CookieSettings, RequestContext, SessionConfig, SessionData, SessionError,
+    StoredValue,
 };
 
 /// The largest `Set-Cookie` line a value may need: browsers drop larger cookies.
@@ -104,7 +105,12 @@ impl CookieDriver {
     }
 
     /// Seals `value` for the cookie `name`, valid until `expires_at` (Unix seconds).
-    fn seal(&self, name: &str, value: &Value, expires_at: u64) -> Result<String, SessionError> {
+    fn seal(
+        &self,
+        name: &str,
+        value: &StoredValue,
+        expires_at: u64,
+    ) -> Result<String, SessionError> {
         let mut buf = Vec::with_capacity(1 + NONCE_LEN + EXPIRY_LEN + 128 + TAG_LEN);
         buf.push(FORMAT_VERSION);
         let mut nonce = [0u8; NONCE_LEN];
@@ -116,10 +122,7 @@ impl CookieDriver {
         buf.extend_from_slice(&nonce);
         let body = buf.len();
         buf.extend_from_slice(&expires_at.to_be_bytes());
-        serde_json::to_writer(&mut buf, value).map_err(|source| SessionError::Serialize {
-            key: name.to_owned(),
-            source,
-        })?;
+        buf.extend_from_slice(value.as_json().as_bytes());
         let (header, plaintext) = buf.split_at_mut(body);
         let tag = self.ciphers[0]
             .encrypt_in_place_detached(Nonce::from_slice(&header[1..]), name.as_bytes(), plaintext)
@@ -130,7 +133,7 @@ impl CookieDriver {
 
     /// Opens the cookie `name`: the value, its expiry, and whether it was
     /// sealed under a previous secret. `None` for anything that does not open.
-    fn open(&self, name: &str, sealed: &str, now: u64) -> Option<(Value, u64, bool)> {
+    fn open(&self, name: &str, sealed: &str, now: u64) -> Option<(StoredValue, u64, bool)> {
         let mut buf = URL_SAFE_NO_PAD.decode(sealed).ok()?;
         if buf.len() < 1 + NONCE_LEN + TAG_LEN + EXPIRY_LEN || buf[0] != FORMAT_VERSION {
             return None;
@@ -171,7 +174,8 @@ impl CookieDriver {
         if expires_at <= now {
             return None;
         }
-        let value = serde_json::from_slice(json).ok()?;
+        // Sealed by us, so valid JSON unless the secret leaked; checked anyway.
+        let value = StoredValue::from_json(String::from_utf8(json.to_vec()).ok()?).ok()?;
         Some((value, expires_at, index > 0))
     }
 
@@ -179,7 +183,7 @@ impl CookieDriver {
         &self,
         bucket: Bucket,
         name: String,
-        value: &Value,
+        value: &StoredValue,
         now: u64,
     ) -> Result<Cookie<'static>, SessionError> {
         let sealed = self.seal(&name, value, now + self.lifetime.as_secs())?;
@@ -200,19 +204,6 @@ fn derive_cipher(secret: &[u8]) -> Aes256Gcm {
     // 32 bytes is far below HKDF-SHA256's output limit, so expand cannot fail.
     let _ = Hkdf::<Sha256>::new(Some(HKDF_SALT), secret).expand(HKDF_INFO, &mut key);
     Aes256Gcm::new(&key.into())
-}
-
-/// Counts what is written to it: the JSON length of a value without building the JSON.
-struct ByteCounter(usize);
-
-impl std::io::Write for ByteCounter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0 += buf.len();
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }
 
 fn unix_now() -> u64 {
@@ -313,7 +304,7 @@ impl SessionDriver for CookieDriver {
         let needs_save = !state.rejected.is_empty() || !state.stale.is_empty();
         Ok(Loaded {
             id: None,
-            data,
+            data: Arc::new(data),
             state: Some(Box::new(state)),
             needs_save,
         })
@@ -366,13 +357,13 @@ impl SessionDriver for CookieDriver {
         Ok(out.into_values().collect())
     }
 
-    fn check_value(&self, key: &str, bucket: Bucket, value: &Value) -> Result<(), SessionError> {
-        let mut counter = ByteCounter(0);
-        serde_json::to_writer(&mut counter, value).map_err(|source| SessionError::Serialize {
-            key: key.to_owned(),
-            source,
-        })?;
-        let json_len = counter.0;
+    fn check_value(
+        &self,
+        key: &str,
+        bucket: Bucket,
+        value: &StoredValue,
+    ) -> Result<(), SessionError> {
+        let json_len = value.as_json().len();
         let size = self.set_cookie_len(&cookie_name(bucket, key), json_len);
         if size > MAX_COOKIE_BYTES {
             return Err(SessionError::ValueTooLarge {
@@ -407,7 +398,7 @@ mod tests {
     #[test]
     fn seal_then_open_round_trips_and_each_seal_differs() {
         let driver = driver_with(KEY_A, &[]);
-        let value = json!({"name": "Ada", "roles": ["admin"]});
+        let value = StoredValue::from(json!({"name": "Ada", "roles": ["admin"]}));
         let now = unix_now();
         let a = driver.seal("s_user", &value, now + 60).expect("seal");
         let b = driver.seal("s_user", &value, now + 60).expect("seal");
@@ -423,7 +414,7 @@ mod tests {
         let driver = driver_with(KEY_A, &[]);
         let now = unix_now();
         let sealed = driver
-            .seal("s_role", &json!("admin"), now + 60)
+            .seal("s_role", &StoredValue::from(json!("admin")), now + 60)
             .expect("seal");
         assert!(driver.open("s_role", &sealed, now).is_some());
         assert_eq!(driver.open("s_user", &sealed, now), None);
@@ -434,7 +425,9 @@ mod tests {
     fn expired_cookie_is_refused() {
         let driver = driver_with(KEY_A, &[]);
         let now = unix_now();
-        let sealed = driver.seal("s_user", &json!(1), now - 1).expect("seal");
+        let sealed = driver
+            .seal("s_user", &StoredValue::from(json!(1)), now - 1)
+            .expect("seal");
         assert_eq!(driver.open("s_user", &sealed, now), None);
     }
 
@@ -442,12 +435,14 @@ mod tests {
     fn wrong_key_is_refused_and_previous_key_opens_as_old() {
         let now = unix_now();
         let old = driver_with(KEY_B, &[]);
-        let sealed = old.seal("s_user", &json!("x"), now + 60).expect("seal");
+        let sealed = old
+            .seal("s_user", &StoredValue::from(json!("x")), now + 60)
+            .expect("seal");
         assert_eq!(driver_with(KEY_A, &[]).open("s_user", &sealed, now), None);
         let rotated = driver_with(KEY_A, &[KEY_B]);
         assert_eq!(
             rotated.open("s_user", &sealed, now),
-            Some((json!("x"), now + 60, true))
+            Some((StoredValue::from(json!("x")), now + 60, true))
         );
     }
 
@@ -455,7 +450,9 @@ mod tests {
     fn version_byte_and_truncation_are_checked() {
         let driver = driver_with(KEY_A, &[]);
         let now = unix_now();
-        let sealed = driver.seal("s_k", &json!(1), now + 60).expect("seal");
+        let sealed = driver
+            .seal("s_k", &StoredValue::from(json!(1)), now + 60)
+            .expect("seal");
         let mut raw = URL_SAFE_NO_PAD.decode(&sealed).expect("b64");
         raw[0] = 2;
         assert_eq!(driver.open("s_k", &URL_SAFE_NO_PAD.encode(&raw), now), None);
@@ -532,8 +529,8 @@ mod tests {
     fn predicted_cookie_length_is_exact() {
         let driver = driver_with(KEY_A, &[]);
         for n in 0..40 {
-            let value = json!("x".repeat(n));
-            let json_len = value.to_string().len();
+            let value = StoredValue::from(json!("x".repeat(n)));
+            let json_len = value.as_json().len();
             let cookie = driver
                 .sealed_cookie(Bucket::Session, "s_k".into(), &value, unix_now())
                 .expect("seal");

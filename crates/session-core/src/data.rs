@@ -1,6 +1,10 @@
 use std::collections::BTreeMap;
+use std::fmt;
 
+use serde::de::{Deserializer, MapAccess, Visitor};
+use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 /// Which of a session's two maps a key lives in.
@@ -12,15 +16,250 @@ pub enum Bucket {
     Flash,
 }
 
+/// One stored value: its JSON text, validated once when it was made.
+///
+/// Sessions keep values as text, the form every driver stores them in (a
+/// Redis hash field, a sealed cookie), and parse one only when a request
+/// reads it: loading a session and checking `has(key)` parse nothing, and
+/// the memory driver shares one immutable copy between its store and every
+/// request that reads it.
+///
+/// ```
+/// use session_core::StoredValue;
+/// use serde_json::json;
+///
+/// let value = StoredValue::from_serialize(&json!({"name": "Ada"}))?;
+/// assert_eq!(value.as_json(), r#"{"name":"Ada"}"#);
+/// assert_eq!(value.to_value(), json!({"name": "Ada"}));
+/// assert!(StoredValue::from_json("{not json".to_owned()).is_err());
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct StoredValue(Box<RawValue>);
+
+impl StoredValue {
+    /// `value` as JSON. Fails when `value` cannot be JSON (a map with
+    /// non-string keys, say).
+    pub fn from_serialize<T: Serialize + ?Sized>(value: &T) -> Result<Self, serde_json::Error> {
+        serde_json::value::to_raw_value(value).map(StoredValue)
+    }
+
+    /// Stored JSON text read back (from a cookie, a Redis field); fails
+    /// unless `json` is one valid JSON value.
+    pub fn from_json(json: String) -> Result<Self, serde_json::Error> {
+        RawValue::from_string(json).map(StoredValue)
+    }
+
+    /// The JSON text.
+    pub fn as_json(&self) -> &str {
+        self.0.get()
+    }
+
+    /// The value parsed.
+    pub fn to_value(&self) -> Value {
+        // The text was validated (or written by serde_json) when this value
+        // was made, with the same parser settings: parsing cannot fail.
+        serde_json::from_str(self.as_json()).unwrap_or(Value::Null)
+    }
+
+    /// The value read as a `T`.
+    pub fn parse_as<T: serde::de::DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        serde_json::from_str(self.as_json())
+    }
+}
+
+impl From<&Value> for StoredValue {
+    fn from(value: &Value) -> Self {
+        // Serializing a `Value` cannot fail: its map keys are strings.
+        StoredValue(
+            serde_json::value::to_raw_value(value).unwrap_or_else(|_| RawValue::NULL.to_owned()),
+        )
+    }
+}
+
+impl From<Value> for StoredValue {
+    fn from(value: Value) -> Self {
+        StoredValue::from(&value)
+    }
+}
+
+impl PartialEq for StoredValue {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_json() == other.as_json()
+    }
+}
+
+impl Eq for StoredValue {}
+
+impl fmt::Debug for StoredValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_json())
+    }
+}
+
+impl fmt::Display for StoredValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_json())
+    }
+}
+
+/// Serialized as the value it holds, for any serializer.
+impl Serialize for StoredValue {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.to_value().serialize(serializer)
+    }
+}
+
+/// Read from JSON text (`serde_json::from_str`/`from_slice`) only: the value's
+/// text is kept as it was.
+impl<'de> Deserialize<'de> for StoredValue {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Box::<RawValue>::deserialize(deserializer).map(StoredValue)
+    }
+}
+
+/// The keys and stored values of one bucket, sorted by key.
+///
+/// A sorted vector, not a tree: a session holds a handful of keys, and
+/// a B-tree node is sized for eleven, so this keeps an idle session in the
+/// memory driver at a few hundred bytes.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct ValueMap {
+    entries: Vec<(Box<str>, StoredValue)>,
+}
+
+impl ValueMap {
+    /// An empty map.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn position(&self, key: &str) -> Result<usize, usize> {
+        self.entries.binary_search_by(|(k, _)| (**k).cmp(key))
+    }
+
+    /// The value under `key`.
+    pub fn get(&self, key: &str) -> Option<&StoredValue> {
+        self.position(key).ok().map(|at| &self.entries[at].1)
+    }
+
+    /// True when `key` has a value.
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.position(key).is_ok()
+    }
+
+    /// Stores `value` under `key`; returns the value it replaces.
+    pub fn insert(&mut self, key: impl Into<Box<str>>, value: StoredValue) -> Option<StoredValue> {
+        let key = key.into();
+        match self.position(&key) {
+            Ok(at) => Some(std::mem::replace(&mut self.entries[at].1, value)),
+            Err(at) => {
+                self.entries.insert(at, (key, value));
+                None
+            }
+        }
+    }
+
+    /// Removes `key`; returns its value.
+    pub fn remove(&mut self, key: &str) -> Option<StoredValue> {
+        self.position(key).ok().map(|at| self.entries.remove(at).1)
+    }
+
+    /// Removes every key.
+    pub fn clear(&mut self) {
+        self.entries.clear();
+    }
+
+    /// The number of keys.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// True when there are no keys.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The keys and values, sorted by key.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &StoredValue)> {
+        self.entries.iter().map(|(k, v)| (&**k, v))
+    }
+
+    /// The keys, sorted.
+    pub fn keys(&self) -> impl ExactSizeIterator<Item = &str> {
+        self.entries.iter().map(|(k, _)| &**k)
+    }
+
+    /// Drops spare capacity (the memory driver keeps maps for a long time).
+    pub fn shrink_to_fit(&mut self) {
+        self.entries.shrink_to_fit();
+    }
+
+    /// The map parsed into a JSON object.
+    pub fn to_json_map(&self) -> Map<String, Value> {
+        self.iter()
+            .map(|(k, v)| (k.to_owned(), v.to_value()))
+            .collect()
+    }
+}
+
+impl fmt::Debug for ValueMap {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+impl<K: Into<Box<str>>> FromIterator<(K, StoredValue)> for ValueMap {
+    fn from_iter<I: IntoIterator<Item = (K, StoredValue)>>(iter: I) -> Self {
+        let mut map = ValueMap::new();
+        for (key, value) in iter {
+            map.insert(key, value);
+        }
+        map
+    }
+}
+
+impl Serialize for ValueMap {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.len()))?;
+        for (key, value) in self.iter() {
+            map.serialize_entry(key, value)?;
+        }
+        map.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for ValueMap {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct MapVisitor;
+        impl<'de> Visitor<'de> for MapVisitor {
+            type Value = ValueMap;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a map of session keys to JSON values")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<ValueMap, A::Error> {
+                let mut map = ValueMap::new();
+                // The last of a repeated key wins, as in a JSON object.
+                while let Some((key, value)) = access.next_entry::<String, StoredValue>()? {
+                    map.insert(key, value);
+                }
+                map.shrink_to_fit();
+                Ok(map)
+            }
+        }
+        deserializer.deserialize_map(MapVisitor)
+    }
+}
+
 /// The stored state of one session: its session data and its flash data, kept apart.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct SessionData {
     /// Session data.
-    #[serde(default, skip_serializing_if = "Map::is_empty")]
-    pub session: Map<String, Value>,
+    #[serde(default, skip_serializing_if = "ValueMap::is_empty")]
+    pub session: ValueMap,
     /// Flash data.
-    #[serde(default, skip_serializing_if = "Map::is_empty")]
-    pub flash: Map<String, Value>,
+    #[serde(default, skip_serializing_if = "ValueMap::is_empty")]
+    pub flash: ValueMap,
 }
 
 impl SessionData {
@@ -30,7 +269,7 @@ impl SessionData {
     }
 
     /// The map of one bucket.
-    pub fn bucket(&self, bucket: Bucket) -> &Map<String, Value> {
+    pub fn bucket(&self, bucket: Bucket) -> &ValueMap {
         match bucket {
             Bucket::Session => &self.session,
             Bucket::Flash => &self.flash,
@@ -38,7 +277,7 @@ impl SessionData {
     }
 
     /// The map of one bucket, mutable.
-    pub fn bucket_mut(&mut self, bucket: Bucket) -> &mut Map<String, Value> {
+    pub fn bucket_mut(&mut self, bucket: Bucket) -> &mut ValueMap {
         match bucket {
             Bucket::Session => &mut self.session,
             Bucket::Flash => &mut self.flash,
@@ -47,16 +286,57 @@ impl SessionData {
 
     /// The value the application sees under `key`: the flash value if the key
     /// is flashed, else the session value.
-    pub fn get(&self, key: &str) -> Option<&Value> {
+    pub fn get(&self, key: &str) -> Option<&StoredValue> {
         self.flash.get(key).or_else(|| self.session.get(key))
     }
 
-    /// Session data overlaid with flash data, as one JSON object.
+    /// Session data overlaid with flash data, parsed into one JSON object.
     pub fn all(&self) -> Map<String, Value> {
-        let mut all = self.session.clone();
-        all.extend(self.flash.iter().map(|(k, v)| (k.clone(), v.clone())));
+        let mut all = self.session.to_json_map();
+        all.extend(self.flash.iter().map(|(k, v)| (k.to_owned(), v.to_value())));
         all
     }
+
+    /// The data as compact JSON, `{"session":{..},"flash":{..}}` with empty
+    /// maps left out: what `serde_json::to_vec` would write, but the stored
+    /// texts are copied, not parsed and written again. For drivers that
+    /// store whole records; read it back with `serde_json::from_slice`.
+    pub fn to_json_vec(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(64);
+        out.push(b'{');
+        let buckets = [("session", &self.session), ("flash", &self.flash)];
+        for (name, map) in buckets.into_iter().filter(|(_, map)| !map.is_empty()) {
+            if out.len() > 1 {
+                out.push(b',');
+            }
+            out.push(b'"');
+            out.extend_from_slice(name.as_bytes());
+            out.extend_from_slice(b"\":{");
+            for (at, (key, value)) in map.iter().enumerate() {
+                if at > 0 {
+                    out.push(b',');
+                }
+                write_json_string(&mut out, key);
+                out.push(b':');
+                out.extend_from_slice(value.as_json().as_bytes());
+            }
+            out.push(b'}');
+        }
+        out.push(b'}');
+        out
+    }
+
+    /// Drops spare capacity in both maps.
+    pub fn shrink_to_fit(&mut self) {
+        self.session.shrink_to_fit();
+        self.flash.shrink_to_fit();
+    }
+}
+
+/// Appends `text` as a JSON string.
+fn write_json_string(out: &mut Vec<u8>, text: &str) {
+    // Writing a string into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *out, text);
 }
 
 /// What one request changed in a session, key by key.
@@ -73,11 +353,11 @@ pub struct Changes {
     /// was called: drop all flash data first.
     pub clear_flash: bool,
     /// Session keys written (`Some`) or deleted (`None`).
-    pub session: BTreeMap<String, Option<Value>>,
+    pub session: BTreeMap<String, Option<StoredValue>>,
     /// Flash keys written (`Some`) or deleted (`None`). The automatic clearing
     /// after a 200 OK deletes the flash keys this request saw, one by one, so a
     /// flash another request adds meanwhile survives.
-    pub flash: BTreeMap<String, Option<Value>>,
+    pub flash: BTreeMap<String, Option<StoredValue>>,
     /// [`Session::regenerate`](crate::Session::regenerate) was called: move the data to a new id.
     pub regenerate: bool,
 }
@@ -93,14 +373,17 @@ impl Changes {
     }
 
     /// The per-key operations of one bucket.
-    pub fn bucket(&self, bucket: Bucket) -> &BTreeMap<String, Option<Value>> {
+    pub fn bucket(&self, bucket: Bucket) -> &BTreeMap<String, Option<StoredValue>> {
         match bucket {
             Bucket::Session => &self.session,
             Bucket::Flash => &self.flash,
         }
     }
 
-    pub(crate) fn bucket_mut(&mut self, bucket: Bucket) -> &mut BTreeMap<String, Option<Value>> {
+    pub(crate) fn bucket_mut(
+        &mut self,
+        bucket: Bucket,
+    ) -> &mut BTreeMap<String, Option<StoredValue>> {
         match bucket {
             Bucket::Session => &mut self.session,
             Bucket::Flash => &mut self.flash,
@@ -125,7 +408,7 @@ impl Changes {
             for (key, op) in self.bucket(bucket) {
                 match op {
                     Some(value) => {
-                        map.insert(key.clone(), value.clone());
+                        map.insert(key.as_str(), value.clone());
                     }
                     None => {
                         map.remove(key);
@@ -141,32 +424,104 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn v(value: Value) -> StoredValue {
+        StoredValue::from(value)
+    }
+
     #[test]
     fn flash_overlays_session_in_get_and_all() {
         let mut data = SessionData::default();
-        data.session.insert("a".into(), json!(1));
-        data.session.insert("b".into(), json!(2));
-        data.flash.insert("b".into(), json!("flash"));
-        assert_eq!(data.get("a"), Some(&json!(1)));
-        assert_eq!(data.get("b"), Some(&json!("flash")));
+        data.session.insert("a", v(json!(1)));
+        data.session.insert("b", v(json!(2)));
+        data.flash.insert("b", v(json!("flash")));
+        assert_eq!(data.get("a"), Some(&v(json!(1))));
+        assert_eq!(data.get("b"), Some(&v(json!("flash"))));
         assert_eq!(Value::Object(data.all()), json!({"a": 1, "b": "flash"}));
         // the overlay is a view: session data is untouched
-        assert_eq!(data.session.get("b"), Some(&json!(2)));
+        assert_eq!(data.session.get("b"), Some(&v(json!(2))));
     }
 
     #[test]
     fn apply_clears_before_per_key_operations() {
         let mut data = SessionData::default();
-        data.session.insert("old".into(), json!(1));
-        data.flash.insert("gone".into(), json!(1));
+        data.session.insert("old", v(json!(1)));
+        data.flash.insert("gone", v(json!(1)));
         let mut changes = Changes {
             clear_session: true,
             ..Changes::default()
         };
-        changes.session.insert("new".into(), Some(json!(2)));
+        changes.session.insert("new".into(), Some(v(json!(2))));
         changes.flash.insert("gone".into(), None);
         changes.apply_to(&mut data);
-        assert_eq!(Value::Object(data.session.clone()), json!({"new": 2}));
+        assert_eq!(Value::Object(data.session.to_json_map()), json!({"new": 2}));
         assert!(data.flash.is_empty());
+    }
+
+    #[test]
+    fn value_map_stays_sorted_and_last_insert_wins() {
+        let mut map = ValueMap::new();
+        for (k, n) in [("m", 1), ("a", 2), ("z", 3), ("m", 4)] {
+            map.insert(k, v(json!(n)));
+        }
+        assert_eq!(map.keys().collect::<Vec<_>>(), ["a", "m", "z"]);
+        assert_eq!(map.get("m"), Some(&v(json!(4))));
+        assert_eq!(map.remove("a"), Some(v(json!(2))));
+        assert!(!map.contains_key("a"));
+        assert_eq!(map.len(), 2);
+    }
+
+    #[test]
+    fn session_data_round_trips_through_json_text_unchanged() {
+        let text = r#"{"session":{"b":[1,2.5,"x"],"a":{"name":"Ada"}},"flash":{"ok":null}}"#;
+        let data: SessionData = serde_json::from_str(text).expect("parses");
+        assert_eq!(data.session.keys().collect::<Vec<_>>(), ["a", "b"]);
+        assert_eq!(
+            data.session.get("b").map(StoredValue::as_json),
+            Some(r#"[1,2.5,"x"]"#)
+        );
+        let again: SessionData =
+            serde_json::from_str(&serde_json::to_string(&data).expect("writes")).expect("parses");
+        assert_eq!(again, data);
+        assert_eq!(
+            data.to_json_vec(),
+            serde_json::to_vec(&data).expect("writes"),
+            "the fast writer writes what serde_json writes"
+        );
+        let odd = SessionData {
+            session: [("quote\"d\n\u{1}ünï", v(json!("x")))]
+                .into_iter()
+                .collect(),
+            flash: ValueMap::new(),
+        };
+        assert_eq!(odd.to_json_vec(), serde_json::to_vec(&odd).expect("writes"));
+        assert_eq!(SessionData::default().to_json_vec(), b"{}");
+        // Repeated keys: the last wins, as serde_json's own maps do.
+        let dup: ValueMap = serde_json::from_str(r#"{"k":1,"k":2}"#).expect("parses");
+        assert_eq!(dup.get("k"), Some(&v(json!(2))));
+    }
+
+    #[test]
+    fn invalid_json_text_is_refused() {
+        for bad in ["", "{", "[1,]", "nul", "1 2", "\"unterminated"] {
+            assert!(StoredValue::from_json(bad.to_owned()).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn stored_values_serialize_as_their_value_for_any_serializer() {
+        // A serializer other than serde_json's sees the value, not raw text.
+        let value = v(json!({"n": [1, true]}));
+        assert_eq!(
+            serde_json::to_value(&value).expect("serializes"),
+            json!({"n": [1, true]})
+        );
+        let data = SessionData {
+            session: [("k", value)].into_iter().collect(),
+            flash: ValueMap::new(),
+        };
+        assert_eq!(
+            serde_json::to_value(&data).expect("serializes"),
+            json!({"session": {"k": {"n": [1, true]}}})
+        );
     }
 }

@@ -1,10 +1,9 @@
 use std::any::Any;
+use std::sync::Arc;
 
+use crate::{Bucket, Changes, RequestContext, SessionData, SessionError, SessionId, StoredValue};
 use async_trait::async_trait;
 use cookie::Cookie;
-use serde_json::Value;
-
-use crate::{Bucket, Changes, RequestContext, SessionData, SessionError, SessionId};
 
 /// Driver-private state carried from [`SessionDriver::load`] to [`SessionDriver::save`]
 /// of the same request (for example which cookies the request carried).
@@ -15,8 +14,10 @@ pub type DriverState = Box<dyn Any + Send + Sync>;
 pub struct Loaded {
     /// The session's id, if the request carried one the driver knows.
     pub id: Option<SessionId>,
-    /// The stored data.
-    pub data: SessionData,
+    /// The stored data. Shared, not copied: a driver that keeps sessions
+    /// in memory hands out its own copy, and the session clones it only
+    /// when the request writes.
+    pub data: Arc<SessionData>,
     /// Anything the driver wants back in [`SessionDriver::save`].
     pub state: Option<DriverState>,
     /// Call `save` even if the request changes nothing (to re-write or
@@ -43,7 +44,7 @@ pub struct SaveRequest<'a> {
     /// The session as this request leaves it (loaded data with `changes` applied).
     /// A driver that must write a whole record — because the stored one
     /// vanished, say — writes this.
-    pub data: &'a SessionData,
+    pub data: &'a Arc<SessionData>,
     /// The state the driver returned from `load`.
     pub state: Option<&'a (dyn Any + Send + Sync)>,
 }
@@ -63,7 +64,7 @@ pub struct SaveRequest<'a> {
 ///
 /// ```
 /// use std::collections::HashMap;
-/// use std::sync::Mutex;
+/// use std::sync::{Arc, Mutex};
 ///
 /// use cookie::Cookie;
 /// use session_core::{
@@ -80,7 +81,7 @@ pub struct SaveRequest<'a> {
 ///         let id = request.cookie("map_id").and_then(SessionId::parse);
 ///         let map = self.0.lock().unwrap();
 ///         match id.and_then(|id| Some((id, map.get(&id)?.clone()))) {
-///             Some((id, data)) => Ok(Loaded { id: Some(id), data, ..Loaded::empty() }),
+///             Some((id, data)) => Ok(Loaded { id: Some(id), data: Arc::new(data), ..Loaded::empty() }),
 ///             None => Ok(Loaded::empty()),
 ///         }
 ///     }
@@ -92,7 +93,7 @@ pub struct SaveRequest<'a> {
 ///             Some(id) if !save.changes.regenerate => id,
 ///             _ => SessionId::generate(),
 ///         };
-///         let mut data = old.and_then(|old| map.remove(&old)).unwrap_or_else(|| save.data.clone());
+///         let mut data = old.and_then(|old| map.remove(&old)).unwrap_or_else(|| save.data.as_ref().clone());
 ///         save.changes.apply_to(&mut data);
 ///         map.insert(id, data);
 ///         Ok(if Some(id) == old { vec![] } else { vec![Cookie::new("map_id", id.to_string())] })
@@ -120,8 +121,14 @@ pub trait SessionDriver: Send + Sync + 'static {
     /// Checks a value before [`Session::set`](crate::Session::set) or
     /// [`Session::flash`](crate::Session::flash) accepts it, so that a value
     /// the driver cannot store is refused where it is written, not lost when
-    /// the response is sent. The default accepts everything.
-    fn check_value(&self, key: &str, bucket: Bucket, value: &Value) -> Result<(), SessionError> {
+    /// the response is sent. `value` is the JSON text the driver will store.
+    /// The default accepts everything.
+    fn check_value(
+        &self,
+        key: &str,
+        bucket: Bucket,
+        value: &StoredValue,
+    ) -> Result<(), SessionError> {
         let _ = (key, bucket, value);
         Ok(())
     }

@@ -1,6 +1,7 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -87,45 +88,27 @@ const EVICTION_BATCH: usize = 32;
 /// How long an ended id remembers where its data went.
 const MOVED_FOR_MS: u64 = 10 * 60 * 1000;
 
-/// A stored session. The data is kept as its compact JSON text, one
-/// allocation a session: a `SessionData` of `BTreeMap`s costs about ten times
-/// as much memory (a B-tree node is sized for eleven entries), and parsing
-/// a hundred bytes of JSON costs well under a microsecond a request.
+/// A stored session: one immutable, shared copy of its data. A request
+/// that loads it takes a reference (no copy, no parse); a request that writes
+/// makes its own copy, and its save puts a new one in place. Values are kept
+/// as their JSON text in sorted vectors, so an idle session costs a few
+/// hundred bytes.
 struct Entry {
-    json: Box<[u8]>,
+    data: Arc<SessionData>,
     touched_ms: u64,
 }
 
-impl Entry {
-    fn new(data: &SessionData, touched_ms: u64) -> Result<Self, SessionError> {
-        Ok(Entry {
-            json: encode(data)?,
-            touched_ms,
-        })
-    }
+/// The data a request loaded, handed from `load` to `save`: when the entry
+/// still holds this very copy, nothing was written meanwhile.
+struct LoadedData(Arc<SessionData>);
 
-    fn data(&self) -> Result<SessionData, SessionError> {
-        serde_json::from_slice(&self.json).map_err(|e| SessionError::backend("memory", e))
-    }
-}
-
-/// The stored text a request loaded, handed from `load` to `save`: when the
-/// entry still holds it, nothing was written meanwhile.
-struct LoadedJson(Box<[u8]>);
-
-/// True when `entry` still holds the text `save`'s request loaded: nothing
+/// True when `entry` still holds the copy `save`'s request loaded: nothing
 /// was written meanwhile, so the stored data with the request's changes is
 /// exactly the request's own view, [`SaveRequest::data`].
 fn unchanged_since_load(save: &SaveRequest<'_>, entry: &Entry) -> bool {
     save.state
-        .and_then(|state| state.downcast_ref::<LoadedJson>())
-        .is_some_and(|loaded| loaded.0 == entry.json)
-}
-
-fn encode(data: &SessionData) -> Result<Box<[u8]>, SessionError> {
-    serde_json::to_vec(data)
-        .map(Vec::into_boxed_slice)
-        .map_err(|e| SessionError::backend("memory", e))
+        .and_then(|state| state.downcast_ref::<LoadedData>())
+        .is_some_and(|loaded| Arc::ptr_eq(&loaded.0, &entry.data))
 }
 
 /// Session ids are uniformly random (or a salted SHA-256 for IP keying),
@@ -245,7 +228,6 @@ impl MemoryDriver {
             let Some(id) = to else { return Ok(()) };
             let mut shard = self.shard(&id).lock();
             if let Some(entry) = shard.map.get_mut(&id) {
-                let mut data = entry.data()?;
                 // Only this request's own changes: never its stale view, and
                 // never a clear, which belonged to the session it loaded.
                 let changes = crate::Changes {
@@ -254,8 +236,7 @@ impl MemoryDriver {
                     regenerate: false,
                     ..save.changes.clone()
                 };
-                changes.apply_to(&mut data);
-                entry.json = encode(&data)?;
+                changes.apply_to(Arc::make_mut(&mut entry.data));
                 entry.touched_ms = now;
                 return Ok(());
             }
@@ -293,8 +274,11 @@ impl MemoryDriver {
         SessionId::from_bytes(bytes)
     }
 
-    fn insert(&self, id: SessionId, data: &SessionData, now: u64) -> Result<(), SessionError> {
-        let entry = Entry::new(data, now)?;
+    fn insert(&self, id: SessionId, data: Arc<SessionData>, now: u64) {
+        let entry = Entry {
+            data,
+            touched_ms: now,
+        };
         let mut shard = self.shard(&id).lock();
         if shard.map.len() >= self.shard_capacity
             || now.saturating_sub(shard.last_sweep_ms) >= self.sweep_every_ms
@@ -322,7 +306,6 @@ impl MemoryDriver {
             }
         }
         shard.map.insert(id, entry);
-        Ok(())
     }
 
     fn id_cookie(&self, id: &SessionId) -> Cookie<'static> {
@@ -341,10 +324,10 @@ impl SessionDriver for MemoryDriver {
         };
         let now = self.now_ms();
         let mut shard = self.shard(&id).lock();
-        let (data, json) = match shard.map.get_mut(&id) {
+        let data = match shard.map.get_mut(&id) {
             Some(entry) if !self.expired(entry, now) => {
                 entry.touched_ms = now;
-                (entry.data()?, entry.json.clone())
+                entry.data.clone()
             }
             Some(_) => {
                 shard.map.remove(&id);
@@ -355,8 +338,8 @@ impl SessionDriver for MemoryDriver {
         drop(shard);
         Ok(Loaded {
             id: Some(id),
-            data,
-            state: Some(Box::new(LoadedJson(json))),
+            data: data.clone(),
+            state: Some(Box::new(LoadedData(data))),
             ..Loaded::empty()
         })
     }
@@ -371,16 +354,15 @@ impl SessionDriver for MemoryDriver {
             let mut shard = self.shard(&id).lock();
             let existing = shard.map.remove(&id).filter(|e| !self.expired(e, now));
             let data = match existing {
-                Some(entry) => {
-                    let mut data = entry.data()?;
-                    save.changes.apply_to(&mut data);
-                    data
+                Some(mut entry) => {
+                    save.changes.apply_to(Arc::make_mut(&mut entry.data));
+                    entry.data
                 }
                 None => save.data.clone(),
             };
             drop(shard);
             if !data.is_empty() {
-                self.insert(id, &data, now)?;
+                self.insert(id, data, now);
             }
             return Ok(Vec::new());
         }
@@ -396,16 +378,15 @@ impl SessionDriver for MemoryDriver {
             if let Some(entry) = shard.map.get_mut(&id) {
                 // Per-key changes on the stored entry, under its shard lock:
                 // what other requests wrote meanwhile stays. When nothing was
-                // written meanwhile (the stored text is the text this request
-                // loaded), that is exactly the request's own view: no second
-                // parse.
-                let mut stored;
+                // written meanwhile (the entry holds the copy this request
+                // loaded), that is exactly the request's own view: it is
+                // stored as it is, without applying the changes again.
                 let data = if unchanged_since_load(&save, entry) {
-                    save.data
+                    save.data.clone()
                 } else {
-                    stored = entry.data()?;
-                    save.changes.apply_to(&mut stored);
-                    &stored
+                    let mut stored = entry.data.clone();
+                    save.changes.apply_to(Arc::make_mut(&mut stored));
+                    stored
                 };
                 if data.is_empty() {
                     shard.map.remove(&id);
@@ -413,7 +394,7 @@ impl SessionDriver for MemoryDriver {
                     self.record_moved(id, None, now);
                     return Ok(vec![self.cookies.removal(self.cookie_name.clone())]);
                 }
-                entry.json = encode(data)?;
+                entry.data = data;
                 entry.touched_ms = now;
                 return Ok(Vec::new());
             }
@@ -424,18 +405,17 @@ impl SessionDriver for MemoryDriver {
         let mut ended = None;
         if let Some(old) = old {
             let removed = self.shard(&old).lock().map.remove(&old);
-            if let Some(entry) = removed {
+            if let Some(mut entry) = removed {
                 if !unchanged_since_load(&save, &entry) {
-                    let mut data = entry.data()?;
-                    save.changes.apply_to(&mut data);
-                    stored = Some(data);
+                    save.changes.apply_to(Arc::make_mut(&mut entry.data));
+                    stored = Some(entry.data);
                 }
                 ended = Some(old);
             }
         }
         // Nothing stored, or nothing written since this request loaded it:
-        // the request's own view is the data (borrowed, not cloned).
-        let data = stored.as_ref().unwrap_or(save.data);
+        // the request's own view is the data (shared, not copied).
+        let data = stored.unwrap_or_else(|| save.data.clone());
         if data.is_empty() {
             if let Some(old) = ended {
                 self.record_moved(old, None, now);
@@ -446,7 +426,7 @@ impl SessionDriver for MemoryDriver {
             });
         }
         let id = SessionId::generate();
-        self.insert(id, data, now)?;
+        self.insert(id, data, now);
         if let Some(old) = ended {
             self.record_moved(old, Some(id), now);
         }

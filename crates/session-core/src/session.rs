@@ -6,12 +6,12 @@ use http::StatusCode;
 use parking_lot::Mutex;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::driver::{DriverState, Loaded, SaveRequest, SessionDriver};
 use crate::{
-    Bucket, Changes, RequestContext, SessionData, SessionError, SessionId, clears_flash,
-    saves_changes,
+    Bucket, Changes, RequestContext, SessionData, SessionError, SessionId, StoredValue, ValueMap,
+    clears_flash, saves_changes,
 };
 
 /// One request's session on one driver.
@@ -50,7 +50,8 @@ struct Inner {
     driver_name: Arc<str>,
     driver: Arc<dyn SessionDriver>,
     id: Option<SessionId>,
-    data: SessionData,
+    /// Shared with the driver's store until this request writes (copy on write).
+    data: Arc<SessionData>,
     changes: Changes,
     state: Option<DriverState>,
     needs_save: bool,
@@ -96,10 +97,11 @@ impl Session {
     }
 
     fn write(&self, bucket: Bucket, key: &str, value: impl Serialize) -> Result<(), SessionError> {
-        let value = serde_json::to_value(value).map_err(|source| SessionError::Serialize {
-            key: key.to_owned(),
-            source,
-        })?;
+        let value =
+            StoredValue::from_serialize(&value).map_err(|source| SessionError::Serialize {
+                key: key.to_owned(),
+                source,
+            })?;
         let mut inner = self.inner.lock();
         inner.check_open()?;
         inner.driver.check_value(key, bucket, &value)?;
@@ -107,8 +109,9 @@ impl Session {
         let unchanged = data.bucket(bucket).get(key) == Some(&value)
             && !changes.bucket(bucket).contains_key(key);
         if !unchanged {
-            data.bucket_mut(bucket)
-                .insert(key.to_owned(), value.clone());
+            Arc::make_mut(data)
+                .bucket_mut(bucket)
+                .insert(key, value.clone());
             changes
                 .bucket_mut(bucket)
                 .insert(key.to_owned(), Some(value));
@@ -119,15 +122,17 @@ impl Session {
     /// The value under `key`: the flash value if the key is flashed, else the
     /// session value, else `None`. `0`, `""`, `false` and `null` are values.
     pub fn get(&self, key: &str) -> Option<Value> {
-        self.inner.lock().data.get(key).cloned()
+        self.inner.lock().data.get(key).map(StoredValue::to_value)
     }
 
     /// [`get`](Self::get), read as a `T`.
     pub fn get_as<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, SessionError> {
-        let Some(value) = self.get(key) else {
+        let inner = self.inner.lock();
+        let Some(value) = inner.data.get(key) else {
             return Ok(None);
         };
-        serde_json::from_value(value)
+        value
+            .parse_as()
             .map(Some)
             .map_err(|source| SessionError::Deserialize {
                 key: key.to_owned(),
@@ -147,8 +152,9 @@ impl Session {
     }
 
     /// Runs `f` on the session and flash maps without copying them (for
-    /// template engines that look values up many times).
-    pub fn with_data<R>(&self, f: impl FnOnce(&Map<String, Value>, &Map<String, Value>) -> R) -> R {
+    /// template engines that look values up many times). Values are JSON
+    /// text: parse only the ones you show.
+    pub fn with_data<R>(&self, f: impl FnOnce(&ValueMap, &ValueMap) -> R) -> R {
         let inner = self.inner.lock();
         f(&inner.data.session, &inner.data.flash)
     }
@@ -166,18 +172,19 @@ impl Session {
         let mut found = None;
         // Flash first: that is the value `get` shows.
         for bucket in [Bucket::Flash, Bucket::Session] {
-            if let Some(value) = data.bucket_mut(bucket).remove(key) {
+            if data.bucket(bucket).contains_key(key) {
+                let value = Arc::make_mut(data).bucket_mut(bucket).remove(key);
                 changes.bucket_mut(bucket).insert(key.to_owned(), None);
-                found.get_or_insert(value);
+                found = found.or(value);
             }
         }
-        found
+        found.map(|value| value.to_value())
     }
 
     /// Clears all session and flash data.
     pub fn reset(&self) {
         let mut inner = self.inner.lock();
-        inner.data = SessionData::default();
+        inner.data = Arc::default();
         inner.changes.clear_session = true;
         inner.changes.clear_flash = true;
         inner.changes.session.clear();
@@ -187,7 +194,9 @@ impl Session {
     /// Clears the flash data only (Masonite's `reset(flash_only=True)`).
     pub fn reset_flash(&self) {
         let mut inner = self.inner.lock();
-        inner.data.flash.clear();
+        if !inner.data.flash.is_empty() {
+            Arc::make_mut(&mut inner.data).flash.clear();
+        }
         inner.changes.clear_flash = true;
         inner.changes.flash.clear();
     }
@@ -238,7 +247,7 @@ impl Session {
         request: &RequestContext,
         status: StatusCode,
     ) -> Result<Vec<Cookie<'static>>, SessionError> {
-        let (driver, id, mut data, changes, state) = {
+        let (driver, id, data, changes, state) = {
             let mut inner = self.inner.lock();
             if inner.saved {
                 return Ok(Vec::new());
@@ -249,22 +258,29 @@ impl Session {
             }
             if clears_flash(status) && !inner.keep {
                 let Inner { data, changes, .. } = &mut *inner;
-                for (key, _) in std::mem::take(&mut data.flash) {
-                    changes.flash.insert(key, None);
+                if !data.flash.is_empty() {
+                    let flash = std::mem::take(&mut Arc::make_mut(data).flash);
+                    for (key, _) in flash.iter() {
+                        changes.flash.insert(key.to_owned(), None);
+                    }
                 }
             }
             if inner.changes.is_empty() && !inner.needs_save {
                 return Ok(Vec::new());
             }
+            // Stores keep what they are given for a long time: no spare capacity.
+            if let Some(data) = Arc::get_mut(&mut inner.data) {
+                data.shrink_to_fit();
+            }
             (
                 inner.driver.clone(),
                 inner.id,
-                std::mem::take(&mut inner.data),
+                inner.data.clone(),
                 std::mem::take(&mut inner.changes),
                 inner.state.take(),
             )
         };
-        let result = driver
+        driver
             .save(SaveRequest {
                 request,
                 id: id.as_ref(),
@@ -272,9 +288,7 @@ impl Session {
                 data: &data,
                 state: state.as_deref(),
             })
-            .await;
-        std::mem::swap(&mut self.inner.lock().data, &mut data);
-        result
+            .await
     }
 }
 

@@ -53,7 +53,7 @@ impl Object for SessionObject {
                     flash
                         .get(key)
                         .or_else(|| session.get(key))
-                        .map(|value| Value::from(Serde(value)))
+                        .map(|value| Value::from(Serde(value.to_value())))
                 });
                 // A missing key is undefined (renders as nothing, works with
                 // `default`), unless the template supplied its own default.
@@ -64,9 +64,9 @@ impl Object for SessionObject {
                     return Err(arity_error("all", 0, 0, args.len()));
                 }
                 Ok(self.0.with_data(|session, flash| {
-                    let mut all: BTreeMap<&str, &session_core::serde_json::Value> =
-                        session.iter().map(|(k, v)| (k.as_str(), v)).collect();
-                    all.extend(flash.iter().map(|(k, v)| (k.as_str(), v)));
+                    let mut all: BTreeMap<&str, &session_core::StoredValue> =
+                        session.iter().collect();
+                    all.extend(flash.iter());
                     Value::from(Serde(all))
                 }))
             }

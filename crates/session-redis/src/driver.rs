@@ -1,13 +1,11 @@
 use std::fmt;
-use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
 use session_core::cookie::Cookie;
-use session_core::serde_json::{self, Value};
 use session_core::{
     Bucket, Changes, ConfigError, CookieSettings, Loaded, RequestContext, SaveRequest,
-    SessionConfig, SessionData, SessionDriver, SessionError, SessionId, async_trait,
+    SessionConfig, SessionData, SessionDriver, SessionError, SessionId, StoredValue, async_trait,
 };
 
 use crate::RedisDriverBuilder;
@@ -197,9 +195,9 @@ impl RedisDriver {
         let key = self.session_key(&id);
         let mut writes = Vec::new();
         for bucket in [Bucket::Session, Bucket::Flash] {
-            for (name, value) in data.bucket(bucket) {
+            for (name, value) in data.bucket(bucket).iter() {
                 writes.push(field(bucket, name));
-                writes.push(to_json(name, value)?);
+                writes.push(value.as_json().as_bytes().to_vec());
             }
         }
         self.run_save(&key, &key, false, "", writes, Vec::new())
@@ -211,7 +209,7 @@ impl RedisDriver {
 /// The per-key writes (field/value pairs) and deletes (fields) of `changes`.
 type Operations = (Vec<Vec<u8>>, Vec<Vec<u8>>);
 
-fn operations(changes: &Changes) -> Result<Operations, SessionError> {
+fn operations(changes: &Changes) -> Operations {
     let mut writes = Vec::new();
     let mut deletes = Vec::new();
     for bucket in [Bucket::Session, Bucket::Flash] {
@@ -219,13 +217,13 @@ fn operations(changes: &Changes) -> Result<Operations, SessionError> {
             match op {
                 Some(value) => {
                     writes.push(field(bucket, name));
-                    writes.push(to_json(name, value)?);
+                    writes.push(value.as_json().as_bytes().to_vec());
                 }
                 None => deletes.push(field(bucket, name)),
             }
         }
     }
-    Ok((writes, deletes))
+    (writes, deletes)
 }
 
 fn clears(changes: &Changes) -> &'static str {
@@ -234,32 +232,6 @@ fn clears(changes: &Changes) -> &'static str {
         (true, false) => "s",
         (false, true) => "f",
         (false, false) => "",
-    }
-}
-
-fn to_json(key: &str, value: &Value) -> Result<Vec<u8>, SessionError> {
-    serde_json::to_vec(value).map_err(|source| SessionError::Serialize {
-        key: key.to_owned(),
-        source,
-    })
-}
-
-/// The length of a value's JSON, without building it.
-fn json_len(value: &Value) -> usize {
-    struct Count(usize);
-    impl io::Write for Count {
-        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-            self.0 += buf.len();
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> io::Result<()> {
-            Ok(())
-        }
-    }
-    let mut count = Count(0);
-    match serde_json::to_writer(&mut count, value) {
-        Ok(()) => count.0,
-        Err(_) => usize::MAX,
     }
 }
 
@@ -293,19 +265,22 @@ impl SessionDriver for RedisDriver {
             return Ok(Loaded::empty());
         }
         let mut data = SessionData::default();
-        for (field, value) in &reply {
+        for (field, value) in reply {
             // A field this driver did not write, or a value that is not
             // JSON, is skipped rather than failing the whole request.
-            let Some((bucket, name)) = parse_field(field) else {
+            let Some((bucket, name)) = parse_field(&field) else {
                 continue;
             };
-            if let Ok(value) = serde_json::from_slice(value) {
-                data.bucket_mut(bucket).insert(name.to_owned(), value);
+            let value = String::from_utf8(value)
+                .ok()
+                .and_then(|text| StoredValue::from_json(text).ok());
+            if let Some(value) = value {
+                data.bucket_mut(bucket).insert(name, value);
             }
         }
         Ok(Loaded {
             id: Some(id),
-            data,
+            data: Arc::new(data),
             ..Loaded::empty()
         })
     }
@@ -322,7 +297,7 @@ impl SessionDriver for RedisDriver {
             *old
         };
         let (src, dst) = (self.session_key(old), self.session_key(&new));
-        let (writes, deletes) = operations(changes)?;
+        let (writes, deletes) = operations(changes);
         let outcome = self
             .run_save(&src, &dst, true, clears(changes), writes, deletes)
             .await?;
@@ -344,8 +319,16 @@ impl SessionDriver for RedisDriver {
         }
     }
 
-    fn check_value(&self, key: &str, _bucket: Bucket, value: &Value) -> Result<(), SessionError> {
-        let size = key.len().saturating_add(2).saturating_add(json_len(value));
+    fn check_value(
+        &self,
+        key: &str,
+        _bucket: Bucket,
+        value: &StoredValue,
+    ) -> Result<(), SessionError> {
+        let size = key
+            .len()
+            .saturating_add(2)
+            .saturating_add(value.as_json().len());
         if size > self.inner.max_value_bytes {
             return Err(SessionError::ValueTooLarge {
                 key: key.to_owned(),
@@ -377,27 +360,15 @@ mod tests {
     use session_core::serde_json::json;
 
     #[test]
-    fn json_len_is_the_serialized_length() {
-        for value in [
-            json!(null),
-            json!("ünïcödé \"quoted\""),
-            json!({"user": {"name": "Ada", "roles": ["a", "b"]}, "n": 1.5}),
-        ] {
-            let bytes = serde_json::to_vec(&value).expect("json");
-            assert_eq!(json_len(&value), bytes.len());
-        }
-    }
-
-    #[test]
     fn operations_split_writes_and_deletes_per_bucket() {
         let mut changes = Changes {
             clear_flash: true,
             ..Changes::default()
         };
-        changes.session.insert("a".into(), Some(json!(1)));
+        changes.session.insert("a".into(), Some(json!(1).into()));
         changes.session.insert("gone".into(), None);
-        changes.flash.insert("f".into(), Some(json!("x")));
-        let (writes, deletes) = operations(&changes).expect("ops");
+        changes.flash.insert("f".into(), Some(json!("x").into()));
+        let (writes, deletes) = operations(&changes);
         assert_eq!(
             writes,
             [

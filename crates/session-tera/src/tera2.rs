@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
 use session_core::Session;
-use session_core::serde_json::{Map as JsonMap, Value as Json};
+use session_core::{StoredValue, ValueMap};
 use tera::value::Key;
 use tera::{Context, Error, Kwargs, Map, State, Tera, TeraResult, Value};
 
@@ -110,12 +110,9 @@ fn empty_session() -> Value {
 }
 
 /// Session data overlaid with flash data, borrowed.
-fn overlay<'a>(
-    data: &'a JsonMap<String, Json>,
-    flash: &'a JsonMap<String, Json>,
-) -> BTreeMap<&'a str, &'a Json> {
-    let mut all: BTreeMap<&str, &Json> = data.iter().map(|(k, v)| (k.as_str(), v)).collect();
-    all.extend(flash.iter().map(|(k, v)| (k.as_str(), v)));
+fn overlay<'a>(data: &'a ValueMap, flash: &'a ValueMap) -> BTreeMap<&'a str, &'a StoredValue> {
+    let mut all: BTreeMap<&str, &StoredValue> = data.iter().collect();
+    all.extend(flash.iter());
     all
 }
 

@@ -12,10 +12,9 @@ use std::time::{Duration, Instant};
 
 use redis::Commands;
 use session_core::cookie::Cookie;
-use session_core::serde_json::Value;
 use session_core::{
     Bucket, Loaded, RequestContext, SaveRequest, SessionDriver, SessionError, SessionId,
-    SessionManager, async_trait,
+    SessionManager, StoredValue, async_trait,
 };
 use session_redis::{RedisDriver, RedisDriverBuilder};
 
@@ -124,7 +123,12 @@ impl SessionDriver for Cleaning {
     async fn save(&self, save: SaveRequest<'_>) -> Result<Vec<Cookie<'static>>, SessionError> {
         self.driver.save(save).await
     }
-    fn check_value(&self, key: &str, bucket: Bucket, value: &Value) -> Result<(), SessionError> {
+    fn check_value(
+        &self,
+        key: &str,
+        bucket: Bucket,
+        value: &StoredValue,
+    ) -> Result<(), SessionError> {
         self.driver.check_value(key, bucket, value)
     }
 }

@@ -66,7 +66,7 @@ impl SessionDriver for WholeRecordDriver {
         };
         Ok(Loaded {
             id: Some(id),
-            data,
+            data: std::sync::Arc::new(data),
             ..Loaded::empty()
         })
     }
@@ -86,10 +86,7 @@ impl SessionDriver for WholeRecordDriver {
             let _: () = self.query(redis::cmd("DEL").arg(self.key(&id))).await?;
             return Ok(vec![self.cookies.removal(COOKIE.to_owned())]);
         }
-        let blob = serde_json::to_vec(save.data).map_err(|source| SessionError::Serialize {
-            key: String::new(),
-            source,
-        })?;
+        let blob = save.data.to_json_vec();
         let _: () = self
             .query(
                 redis::cmd("SET")
