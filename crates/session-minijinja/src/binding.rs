@@ -1,6 +1,6 @@
 use std::sync::Arc;
 
-use minijinja::value::{Enumerator, Object, ObjectRepr};
+use minijinja::value::{Enumerator, Object};
 use minijinja::{Environment, Error, ErrorKind, State, Template, Value};
 use session_core::Session;
 
@@ -34,52 +34,30 @@ fn session(state: &State<'_, '_>) -> Result<Value, Error> {
 /// `ctx` with `session` bound to it: the context to render with when
 /// [`render`] does not fit (`render_captured`, `render_captured_to`).
 ///
-/// A map context (what `context!` and serialized structs give) is copied into
-/// a new map — its values are shared, not cloned deeply — with the session
-/// added under [`SESSION_KEY`], and under `session` as a callable value unless
-/// `ctx` has its own `session`. `session()` then resolves with one map lookup,
-/// like any other variable, instead of a context miss, a global function and
-/// a second lookup. Any other context is wrapped lazily. A key of `ctx` named
-/// [`SESSION_KEY`] is shadowed by the session.
+/// `ctx` is merged lazily (no copy). The session is bound under
+/// [`SESSION_KEY`], and under `session` as a callable value unless `ctx` has
+/// its own `session`: `session()` then resolves like any other variable,
+/// instead of a context miss, a global function and a second lookup. A key of
+/// `ctx` named [`SESSION_KEY`] is shadowed by the session.
 pub fn context(session: &Session, ctx: impl Into<Value>) -> Value {
     let ctx = ctx.into();
-    let bound = Value::from_object(SessionObject(session.clone()));
-    let map_entries = match ctx.as_object() {
-        Some(object) if object.repr() == ObjectRepr::Map => object.try_iter_pairs(),
-        _ => None,
-    };
-    if let Some(entries) = map_entries {
-        let mut has_own_session = false;
-        let mut pairs: Vec<(Value, Value)> = Vec::with_capacity(entries.size_hint().0 + 2);
-        for (key, value) in entries {
-            match key.as_str() {
-                Some(SESSION_KEY) => continue,
-                Some("session") => has_own_session = true,
-                _ => {}
-            }
-            pairs.push((key, value));
-        }
-        if !has_own_session {
-            pairs.push((Value::from("session"), bound.clone()));
-        }
-        pairs.push((Value::from(SESSION_KEY), bound));
-        return Value::from_pairs(pairs);
-    }
-    if ctx.is_undefined() || ctx.is_none() {
-        return Value::from_pairs([("session", bound.clone()), (SESSION_KEY, bound)]);
-    }
+    let ctx_has_session = ctx.get_attr("session").is_ok_and(|v| !v.is_undefined());
     Value::from_object(BoundContext {
-        session: bound,
+        session: Value::from_object(SessionObject(session.clone())),
         ctx,
+        ctx_has_session,
     })
 }
 
-/// The render context around a `ctx` that is not a plain map: `ctx` plus the
-/// session under [`SESSION_KEY`], merged lazily.
+/// The render context: `ctx` plus the session.
+///
+/// One small object instead of `merge_maps` or a copied map: no allocation
+/// per render beyond itself, and two string comparisons per variable lookup.
 #[derive(Debug)]
 struct BoundContext {
     session: Value,
     ctx: Value,
+    ctx_has_session: bool,
 }
 
 impl Object for BoundContext {
@@ -88,7 +66,7 @@ impl Object for BoundContext {
     }
 
     fn get_value_by_str(self: &Arc<Self>, key: &str) -> Option<Value> {
-        if key == SESSION_KEY {
+        if key == SESSION_KEY || (key == "session" && !self.ctx_has_session) {
             return Some(self.session.clone());
         }
         self.ctx.get_attr(key).ok().filter(|v| !v.is_undefined())
