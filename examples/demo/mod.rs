@@ -182,7 +182,7 @@ async fn page(
             let mut res = Response::new(Full::from(html));
             res.headers_mut().insert(
                 header::CONTENT_TYPE,
-                "text/html; charset=utf-8".parse().expect("static"),
+                http::HeaderValue::from_static("text/html; charset=utf-8"),
             );
             res
         }
@@ -201,8 +201,15 @@ async fn page(
 }
 
 async fn dashboard(demo: &Demo, req: &Request<Incoming>) -> Response<Full<Bytes>> {
+    /// What the dashboard reads of the `user` that `POST /login` stores.
+    #[derive(serde::Deserialize)]
+    struct User {
+        name: String,
+    }
     let user = match sessions(req).session().await {
-        Ok(session) => session.get("user"),
+        // A typed read parses just the fields it needs; a `user` of another
+        // shape shows as signed out.
+        Ok(session) => session.get_as::<User>("user").ok().flatten(),
         Err(_) => {
             return text(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -210,7 +217,7 @@ async fn dashboard(demo: &Demo, req: &Request<Incoming>) -> Response<Full<Bytes>
             );
         }
     };
-    let name = user.as_ref().and_then(|u| u.get("name")).cloned();
+    let name = user.map(|user| user.name);
     page(
         demo,
         req,
@@ -226,7 +233,7 @@ async fn session_json(req: &Request<Incoming>) -> Response<Full<Bytes>> {
             let mut res = Response::new(Full::from(session.all().to_string()));
             res.headers_mut().insert(
                 header::CONTENT_TYPE,
-                "application/json".parse().expect("static"),
+                http::HeaderValue::from_static("application/json"),
             );
             res
         }
@@ -326,7 +333,7 @@ fn text(status: StatusCode, body: &str) -> Response<Full<Bytes>> {
     *res.status_mut() = status;
     res.headers_mut().insert(
         header::CONTENT_TYPE,
-        "text/plain; charset=utf-8".parse().expect("static"),
+        http::HeaderValue::from_static("text/plain; charset=utf-8"),
     );
     res
 }
