@@ -96,12 +96,31 @@ impl Session {
         self.write(Bucket::Flash, key, value)
     }
 
+    /// [`set`](Self::set) for a value already in stored form: nothing to serialize.
+    pub fn set_stored(&self, key: &str, value: StoredValue) -> Result<(), SessionError> {
+        self.write_stored(Bucket::Session, key, value)
+    }
+
+    /// [`flash`](Self::flash) for a value already in stored form: nothing to serialize.
+    pub fn flash_stored(&self, key: &str, value: StoredValue) -> Result<(), SessionError> {
+        self.write_stored(Bucket::Flash, key, value)
+    }
+
     fn write(&self, bucket: Bucket, key: &str, value: impl Serialize) -> Result<(), SessionError> {
         let value =
             StoredValue::from_serialize(&value).map_err(|source| SessionError::Serialize {
                 key: key.to_owned(),
                 source,
             })?;
+        self.write_stored(bucket, key, value)
+    }
+
+    fn write_stored(
+        &self,
+        bucket: Bucket,
+        key: &str,
+        value: StoredValue,
+    ) -> Result<(), SessionError> {
         let mut inner = self.inner.lock();
         inner.check_open()?;
         inner.driver.check_value(key, bucket, &value)?;

@@ -1,7 +1,6 @@
 use http::{HeaderValue, Response, StatusCode, header};
 use serde::Serialize;
-use serde_json::Value;
-use session_core::{RequestSessions, SessionError};
+use session_core::{RequestSessions, SessionError, StoredValue};
 
 /// A redirect that flashes messages on the way — Masonite's
 /// `request().redirect('/dashboard').session.flash('success', ...)`:
@@ -25,7 +24,7 @@ use session_core::{RequestSessions, SessionError};
 pub struct Redirect {
     status: StatusCode,
     location: String,
-    flashes: Vec<(String, Result<Value, String>)>,
+    flashes: Vec<(String, Result<StoredValue, String>)>,
 }
 
 impl Redirect {
@@ -54,7 +53,7 @@ impl Redirect {
 
     /// Flashes `value` under `key` for the page the browser lands on.
     pub fn flash(mut self, key: impl Into<String>, value: impl Serialize) -> Self {
-        let value = serde_json::to_value(value).map_err(|e| e.to_string());
+        let value = StoredValue::from_serialize(&value).map_err(|e| e.to_string());
         self.flashes.push((key.into(), value));
         self
     }
@@ -97,13 +96,13 @@ fn plain<B: From<String>>(status: StatusCode, text: &str) -> Response<B> {
 
 /// Flashes a [`Redirect`] carries to the layer.
 #[derive(Clone, Debug)]
-pub(crate) struct PendingFlash(Vec<(String, Value)>);
+pub(crate) struct PendingFlash(Vec<(String, StoredValue)>);
 
 impl PendingFlash {
     pub(crate) async fn apply(self, sessions: &RequestSessions) -> Result<(), SessionError> {
         let session = sessions.session().await?;
         for (key, value) in self.0 {
-            session.flash(&key, value)?;
+            session.flash_stored(&key, value)?;
         }
         Ok(())
     }

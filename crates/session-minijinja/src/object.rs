@@ -49,12 +49,19 @@ impl Object for SessionObject {
             }
             "get" => {
                 let key = key_arg("get", args, 1, 2)?;
+                // The stored text is read straight into a template value.
                 let found = self.0.with_data(|session, flash| {
                     flash
                         .get(key)
                         .or_else(|| session.get(key))
-                        .map(|value| Value::from(Serde(value.to_value())))
+                        .map(|value| value.parse_as::<Value>())
                 });
+                let found = found.transpose().map_err(|e| {
+                    Error::new(
+                        ErrorKind::BadSerialization,
+                        format!("session().get('{key}'): the stored value does not read back: {e}"),
+                    )
+                })?;
                 // A missing key is undefined (renders as nothing, works with
                 // `default`), unless the template supplied its own default.
                 Ok(found.unwrap_or_else(|| args.get(1).cloned().unwrap_or(Value::UNDEFINED)))
