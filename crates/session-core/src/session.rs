@@ -278,9 +278,19 @@ impl Session {
             if clears_flash(status) && !inner.keep {
                 let Inner { data, changes, .. } = &mut *inner;
                 if !data.flash.is_empty() {
-                    let flash = std::mem::take(&mut Arc::make_mut(data).flash);
-                    for (key, _) in flash.iter() {
+                    for key in data.flash.keys() {
                         changes.flash.insert(key.to_owned(), None);
+                    }
+                    match Arc::get_mut(data) {
+                        Some(data) => data.flash.clear(),
+                        // Shared with the store: copy the session data only,
+                        // not the flash that is being dropped.
+                        None => {
+                            *data = Arc::new(SessionData {
+                                session: data.session.clone(),
+                                flash: ValueMap::new(),
+                            })
+                        }
                     }
                 }
             }
