@@ -1,5 +1,6 @@
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::ser::{SerializeMap, Serializer};
@@ -22,7 +23,8 @@ pub enum Bucket {
 /// Redis hash field, a sealed cookie), and parse one only when a request
 /// reads it: loading a session and checking `has(key)` parse nothing, and
 /// the memory driver shares one immutable copy between its store and every
-/// request that reads it.
+/// request that reads it. The text is reference-counted: copying a session
+/// to change one key copies no value.
 ///
 /// ```
 /// use session_core::StoredValue;
@@ -35,24 +37,29 @@ pub enum Bucket {
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 #[derive(Clone)]
-pub struct StoredValue(Box<RawValue>);
+pub struct StoredValue(Arc<str>);
 
 impl StoredValue {
     /// `value` as JSON. Fails when `value` cannot be JSON (a map with
     /// non-string keys, say).
     pub fn from_serialize<T: Serialize + ?Sized>(value: &T) -> Result<Self, serde_json::Error> {
-        serde_json::value::to_raw_value(value).map(StoredValue)
+        serde_json::value::to_raw_value(value).map(StoredValue::from_raw)
     }
 
     /// Stored JSON text read back (from a cookie, a Redis field); fails
     /// unless `json` is one valid JSON value.
     pub fn from_json(json: String) -> Result<Self, serde_json::Error> {
-        RawValue::from_string(json).map(StoredValue)
+        serde_json::from_str::<&RawValue>(&json)?;
+        Ok(StoredValue(Arc::from(json)))
+    }
+
+    fn from_raw(raw: Box<RawValue>) -> Self {
+        StoredValue(Arc::from(raw.get()))
     }
 
     /// The JSON text.
     pub fn as_json(&self) -> &str {
-        self.0.get()
+        &self.0
     }
 
     /// The value parsed.
@@ -71,9 +78,10 @@ impl StoredValue {
 impl From<&Value> for StoredValue {
     fn from(value: &Value) -> Self {
         // Serializing a `Value` cannot fail: its map keys are strings.
-        StoredValue(
-            serde_json::value::to_raw_value(value).unwrap_or_else(|_| RawValue::NULL.to_owned()),
-        )
+        match serde_json::value::to_raw_value(value) {
+            Ok(raw) => StoredValue::from_raw(raw),
+            Err(_) => StoredValue(Arc::from("null")),
+        }
     }
 }
 
@@ -114,7 +122,7 @@ impl Serialize for StoredValue {
 /// text is kept as it was.
 impl<'de> Deserialize<'de> for StoredValue {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Box::<RawValue>::deserialize(deserializer).map(StoredValue)
+        Box::<RawValue>::deserialize(deserializer).map(StoredValue::from_raw)
     }
 }
 
@@ -122,10 +130,11 @@ impl<'de> Deserialize<'de> for StoredValue {
 ///
 /// A sorted vector, not a tree: a session holds a handful of keys, and
 /// a B-tree node is sized for eleven, so this keeps an idle session in the
-/// memory driver at a few hundred bytes.
+/// memory driver at a few hundred bytes. Keys and values are
+/// reference-counted, so a copy of the map is one allocation.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct ValueMap {
-    entries: Vec<(Box<str>, StoredValue)>,
+    entries: Vec<(Arc<str>, StoredValue)>,
 }
 
 impl ValueMap {
@@ -149,7 +158,7 @@ impl ValueMap {
     }
 
     /// Stores `value` under `key`; returns the value it replaces.
-    pub fn insert(&mut self, key: impl Into<Box<str>>, value: StoredValue) -> Option<StoredValue> {
+    pub fn insert(&mut self, key: impl Into<Arc<str>>, value: StoredValue) -> Option<StoredValue> {
         let key = key.into();
         match self.position(&key) {
             Ok(at) => Some(std::mem::replace(&mut self.entries[at].1, value)),
@@ -209,7 +218,7 @@ impl fmt::Debug for ValueMap {
     }
 }
 
-impl<K: Into<Box<str>>> FromIterator<(K, StoredValue)> for ValueMap {
+impl<K: Into<Arc<str>>> FromIterator<(K, StoredValue)> for ValueMap {
     fn from_iter<I: IntoIterator<Item = (K, StoredValue)>>(iter: I) -> Self {
         let mut map = ValueMap::new();
         for (key, value) in iter {
