@@ -43,7 +43,7 @@ impl StoredValue {
     /// `value` as JSON. Fails when `value` cannot be JSON (a map with
     /// non-string keys, say).
     pub fn from_serialize<T: Serialize + ?Sized>(value: &T) -> Result<Self, serde_json::Error> {
-        serde_json::value::to_raw_value(value).map(StoredValue::from_raw)
+        serde_json::value::to_raw_value(value).map(|raw| StoredValue::from_raw(&raw))
     }
 
     /// Stored JSON text read back (from a cookie, a Redis field); fails
@@ -53,7 +53,7 @@ impl StoredValue {
         Ok(StoredValue(Arc::from(json)))
     }
 
-    fn from_raw(raw: Box<RawValue>) -> Self {
+    fn from_raw(raw: &RawValue) -> Self {
         StoredValue(Arc::from(raw.get()))
     }
 
@@ -79,7 +79,7 @@ impl From<&Value> for StoredValue {
     fn from(value: &Value) -> Self {
         // Serializing a `Value` cannot fail: its map keys are strings.
         match serde_json::value::to_raw_value(value) {
-            Ok(raw) => StoredValue::from_raw(raw),
+            Ok(raw) => StoredValue::from_raw(&raw),
             Err(_) => StoredValue(Arc::from("null")),
         }
     }
@@ -122,7 +122,7 @@ impl Serialize for StoredValue {
 /// text is kept as it was.
 impl<'de> Deserialize<'de> for StoredValue {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Box::<RawValue>::deserialize(deserializer).map(StoredValue::from_raw)
+        Box::<RawValue>::deserialize(deserializer).map(|raw| StoredValue::from_raw(&raw))
     }
 }
 
