@@ -62,7 +62,7 @@ assign_ports
 
 echo "== starting servers"
 for server in "${SERVERS[@]}"; do start_server "$server"; done
-wait_for_servers
+wait_for_servers 100
 
 echo "== logging in"
 # The floor ignores cookies; it gets the same headers as the memory server.

@@ -53,7 +53,7 @@ CONNECTIONS=${CONNECTIONS:-16}
 THREADS=${THREADS:-1}
 FLASH_CONNECTIONS=${FLASH_CONNECTIONS:-16}
 PORT_BASE=${PORT_BASE:-18200}
-SERVERS=(${SERVERS:-floor memory cookie redis peer peer-redis})
+read -ra SERVERS <<<"${SERVERS:-floor memory cookie redis peer peer-redis}"
 SCENARIOS=(dashboard flash login)
 BENCH_REDIS_URL=${BENCH_REDIS_URL:-redis://127.0.0.1:6379/11}
 PEER_REDIS_POOL=${PEER_REDIS_POOL:-4}
@@ -94,7 +94,7 @@ assign_ports
 
 echo "== starting ${SERVERS[*]}"
 for server in "${SERVERS[@]}"; do start_server "$server"; done
-wait_for_servers
+wait_for_servers 100
 
 echo "== logging in"
 login_servers "$FLASH_CONNECTIONS"
