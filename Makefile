@@ -1,7 +1,7 @@
 # One task runner for people and CI (.ci/run calls `make ci`).
 CARGO ?= cargo
 
-.PHONY: ci test fmt-check clippy doc bench bench-http bench-all demo
+.PHONY: ci test fmt-check clippy doc bench bench-http bench-all bench-profile demo
 
 ci: fmt-check clippy doc test
 
@@ -28,6 +28,11 @@ bench-http:
 # Ours (memory, cookie, redis) against the floor and the peers (issue 6).
 bench-all:
 	bench/run.sh
+
+# Instructions per request under callgrind: ours, the floor and the peer,
+# independent of the machine's load (needs valgrind).
+bench-profile:
+	bench/profile.sh
 
 demo:
 	$(CARGO) run --example app

@@ -25,6 +25,7 @@
 #   THREADS=1 (dashboard) FLASH_CONNECTIONS=16 (= wrk threads for flash)
 #   WARMUP=2 (seconds, per server and scenario, not counted) PORT_BASE=18100
 # Needs: cargo, curl, wrk (Debian: apt-get install wrk).
+# Shared shell (servers, login, page check): bench/lib.sh.
 set -euo pipefail
 
 ROUNDS=${ROUNDS:-5}
@@ -41,125 +42,34 @@ SECRET="bench/http.sh: a fixed secret for the cookie driver, not for production"
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 export BENCH_DIR="$ROOT/bench"
+. "$ROOT/bench/lib.sh"
 
-for tool in cargo curl wrk; do
-  if ! command -v "$tool" >/dev/null; then
-    hint=""
-    [ "$tool" = wrk ] && hint=" (Debian: apt-get install wrk)"
-    echo "bench/http.sh needs $tool$hint" >&2
-    exit 1
-  fi
-done
+need cargo curl wrk
 
 echo "== building (release)"
 cargo build --release --example app --example floor
-TARGET=$(cargo metadata --format-version 1 --no-deps |
-  sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
-BIN="$TARGET/release/examples"
+BIN="$(cargo_target_dir)/release/examples"
 
 WORK=$(mktemp -d)
-PIDS=()
 cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  stop_servers
   rm -rf "$WORK"
 }
 trap cleanup EXIT
 
 SERVERS=(floor memory cookie)
-declare -A PORT URL SPID
-i=0
-for server in "${SERVERS[@]}"; do
-  i=$((i + 1))
-  PORT[$server]=$((PORT_BASE + i))
-  URL[$server]="http://127.0.0.1:${PORT[$server]}"
-  if curl -s -o /dev/null "${URL[$server]}/"; then
-    echo "port ${PORT[$server]} is in use; set PORT_BASE" >&2
-    exit 1
-  fi
-done
+assign_ports
 
 echo "== starting servers"
-PORT=${PORT[floor]} FLOOR_NAME="$NAME" FLOOR_FLASH="$MESSAGE" \
-  "$BIN/floor" >"$WORK/floor.log" 2>&1 &
-SPID[floor]=$!
-PIDS+=($!)
-PORT=${PORT[memory]} SESSION_DRIVER=memory TEMPLATE_ENGINE=minijinja \
-  "$BIN/app" >"$WORK/memory.log" 2>&1 &
-SPID[memory]=$!
-PIDS+=($!)
-PORT=${PORT[cookie]} SESSION_DRIVER=cookie SESSION_SECRET="$SECRET" TEMPLATE_ENGINE=minijinja \
-  "$BIN/app" >"$WORK/cookie.log" 2>&1 &
-SPID[cookie]=$!
-PIDS+=($!)
-for server in "${SERVERS[@]}"; do
-  for _ in $(seq 100); do
-    curl -s -o /dev/null "${URL[$server]}/" && break
-    sleep 0.1
-  done
-  if ! curl -s -o /dev/null "${URL[$server]}/"; then
-    echo "$server did not start:" >&2
-    cat "$WORK/$server.log" >&2
-    exit 1
-  fi
-done
-
-# Logs in through the demo's form, shows the dashboard once (which clears the
-# welcome flash) and prints the Cookie header a browser would now send.
-login() {
-  local url=$1 jar
-  jar=$(mktemp -p "$WORK")
-  curl -s -o /dev/null -c "$jar" -b "$jar" --data-urlencode "name=$NAME" "$url/login"
-  curl -s -o /dev/null -c "$jar" -b "$jar" "$url/dashboard"
-  # curl's jar: tab-separated, HttpOnly cookies prefixed with #HttpOnly_.
-  awk -F'\t' 'NF >= 7 && ($0 ~ /^#HttpOnly_/ || $0 !~ /^#/) {
-    printf "%s%s=%s", sep, $6, $7; sep = "; " }' "$jar"
-}
+for server in "${SERVERS[@]}"; do start_server "$server"; done
+wait_for_servers 100
 
 echo "== logging in"
-declare -A DASH_COOKIE FLASH_COOKIES
-for server in memory cookie; do
-  DASH_COOKIE[$server]=$(login "${URL[$server]}")
-  if [ -z "${DASH_COOKIE[$server]}" ]; then
-    echo "logging in to $server set no cookie" >&2
-    exit 1
-  fi
-  list=""
-  for _ in $(seq "$FLASH_CONNECTIONS"); do
-    list+="$(login "${URL[$server]}")|"
-  done
-  FLASH_COOKIES[$server]=$list
-done
-# The floor ignores cookies; it gets the same header as the memory server.
-DASH_COOKIE[floor]=${DASH_COOKIE[memory]}
-FLASH_COOKIES[floor]=${FLASH_COOKIES[memory]}
+# The floor ignores cookies; it gets the same headers as the memory server.
+login_servers "$FLASH_CONNECTIONS"
 
 echo "== checking that all three send the same pages"
-for server in "${SERVERS[@]}"; do
-  curl -s -H "Cookie: ${DASH_COOKIE[$server]}" "${URL[$server]}/dashboard" >"$WORK/$server.dashboard"
-  jar="$WORK/$server.flashjar"
-  printf '' >"$jar"
-  curl -s -o /dev/null -c "$jar" -b "$jar" -H "Cookie: ${DASH_COOKIE[$server]}" \
-    --data-urlencode level=success --data-urlencode "message=$MESSAGE" "${URL[$server]}/flash"
-  curl -s -b "$jar" -H "Cookie: ${DASH_COOKIE[$server]}" "${URL[$server]}/" >"$WORK/$server.home"
-done
-grep -q "Signed in as <strong>$NAME</strong>" "$WORK/floor.dashboard" || {
-  echo "the floor's dashboard does not show $NAME" >&2
-  exit 1
-}
-grep -q "$MESSAGE" "$WORK/floor.home" || {
-  echo "the floor's home page does not show the flash" >&2
-  exit 1
-}
-for server in memory cookie; do
-  for page in dashboard home; do
-    if ! cmp -s "$WORK/floor.$page" "$WORK/$server.$page"; then
-      echo "$server's $page differs from the floor's:" >&2
-      diff "$WORK/floor.$page" "$WORK/$server.$page" >&2 || true
-      exit 1
-    fi
-  done
-done
+check_pages floor "the floor"
 
 HZ=$(getconf CLK_TCK)
 # The CPU time a process has used so far, in clock ticks.
@@ -169,9 +79,9 @@ cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 # server's CPU microseconds per request.
 run() {
   local server=$1 scenario=$2 seconds=$3 before after line requests
-  before=$(cpu_ticks "${SPID[$server]}")
+  before=$(cpu_ticks "${PID[$server]}")
   line=$(wrk_run "$server" "$scenario" "$seconds")
-  after=$(cpu_ticks "${SPID[$server]}")
+  after=$(cpu_ticks "${PID[$server]}")
   requests=${line##*requests=}
   requests=${requests%% *}
   echo "$line cpu_us=$(awk -v t=$((after - before)) -v hz="$HZ" -v n="$requests" \
@@ -210,15 +120,6 @@ for round in $(seq "$ROUNDS"); do
   done
 done
 LOAD_AFTER=$(uptime)
-
-# field SCENARIO SERVER KEY: the values of KEY, one a line, sorted.
-field() {
-  awk -v sc="$1" -v sv="$2" -v key="$3" '$1 == sc && $2 == sv {
-    for (i = 3; i <= NF; i++) { split($i, kv, "="); if (kv[1] == key) print kv[2] } }' \
-    "$RESULTS" | sort -g
-}
-median() { awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-total() { awk '{ s += $1 } END { print s + 0 }'; }
 
 echo
 echo "wrk $(wrk -v 2>&1 | head -1 | awk '{print $2}'), $(nproc) cores, git $(git rev-parse --short HEAD 2>/dev/null || echo '?')"

@@ -43,7 +43,7 @@
 #   FOOTPRINT_SESSIONS=1000000 (0 skips it) BENCH_STRICT=1 (exit 1 on a
 #   missed target) PEERS_TARGET_DIR (default bench/peers/target)
 # Needs: cargo, curl, wrk (Debian: apt-get install wrk); redis-cli for the
-# Redis database check.
+# Redis database check. Shared shell (servers, login, page check): bench/lib.sh.
 set -euo pipefail
 
 ROUNDS=${ROUNDS:-5}
@@ -53,7 +53,7 @@ CONNECTIONS=${CONNECTIONS:-16}
 THREADS=${THREADS:-1}
 FLASH_CONNECTIONS=${FLASH_CONNECTIONS:-16}
 PORT_BASE=${PORT_BASE:-18200}
-SERVERS=(${SERVERS:-floor memory cookie redis peer peer-redis})
+read -ra SERVERS <<<"${SERVERS:-floor memory cookie redis peer peer-redis}"
 SCENARIOS=(dashboard flash login)
 BENCH_REDIS_URL=${BENCH_REDIS_URL:-redis://127.0.0.1:6379/11}
 PEER_REDIS_POOL=${PEER_REDIS_POOL:-4}
@@ -70,170 +70,38 @@ cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 export BENCH_DIR="$ROOT/bench"
 PEERS_TARGET_DIR=${PEERS_TARGET_DIR:-$ROOT/bench/peers/target}
+. "$ROOT/bench/lib.sh"
 
-for tool in cargo curl wrk; do
-  if ! command -v "$tool" >/dev/null; then
-    hint=""
-    [ "$tool" = wrk ] && hint=" (Debian: apt-get install wrk)"
-    echo "bench/run.sh needs $tool$hint" >&2
-    exit 1
-  fi
-done
-
-has_server() {
-  local s
-  for s in "${SERVERS[@]}"; do [ "$s" = "$1" ] && return 0; done
-  return 1
-}
-
-# Redis: host, port and database from the URL; the database must be ours.
-redis_host=$(echo "$BENCH_REDIS_URL" | sed -E 's#^redis://([^:/]+).*#\1#')
-redis_port=$(echo "$BENCH_REDIS_URL" | sed -nE 's#^redis://[^:/]+:([0-9]+).*#\1#p')
-redis_port=${redis_port:-6379}
-redis_db=$(echo "$BENCH_REDIS_URL" | sed -nE 's#^redis://[^/]+/([0-9]+)$#\1#p')
-redis_db=${redis_db:-0}
-REDIS_EMPTY_AT_START=0
-if has_server redis || has_server peer-redis; then
-  if ! (exec 3<>"/dev/tcp/$redis_host/$redis_port") 2>/dev/null; then
-    echo "Redis does not answer at $redis_host:$redis_port: leaving out redis and peer-redis" >&2
-    kept=()
-    for s in "${SERVERS[@]}"; do [[ $s == redis || $s == peer-redis ]] || kept+=("$s"); done
-    SERVERS=("${kept[@]}")
-  elif command -v redis-cli >/dev/null; then
-    keys=$(redis-cli -h "$redis_host" -p "$redis_port" -n "$redis_db" dbsize)
-    [ "$keys" = 0 ] && REDIS_EMPTY_AT_START=1
-    echo "Redis database $redis_db holds $keys keys before the run"
-  fi
-fi
+need cargo curl wrk
+# Drops redis and peer-redis when Redis does not answer.
+redis_select
 
 echo "== building (release)"
 cargo build --release --example app --example floor --example footprint
-TARGET=$(cargo metadata --format-version 1 --no-deps |
-  sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
-BIN="$TARGET/release/examples"
+BIN="$(cargo_target_dir)/release/examples"
 CARGO_TARGET_DIR="$PEERS_TARGET_DIR" cargo build --release --manifest-path bench/peers/Cargo.toml --bins
 PEER_BIN="$PEERS_TARGET_DIR/release"
 
 WORK=$(mktemp -d)
-declare -A PID PORT URL
 cleanup() {
-  local pid
-  for pid in "${PID[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${PID[@]}"; do wait "$pid" 2>/dev/null || true; done
-  if [ "$REDIS_EMPTY_AT_START" = 1 ]; then
-    redis-cli -h "$redis_host" -p "$redis_port" -n "$redis_db" flushdb >/dev/null || true
-  fi
+  stop_servers
+  redis_cleanup
   rm -rf "$WORK"
 }
 trap cleanup EXIT
 
-i=0
-for server in "${SERVERS[@]}"; do
-  i=$((i + 1))
-  PORT[$server]=$((PORT_BASE + i))
-  URL[$server]="http://127.0.0.1:${PORT[$server]}"
-  if curl -s -o /dev/null "${URL[$server]}/"; then
-    echo "port ${PORT[$server]} is in use; set PORT_BASE" >&2
-    exit 1
-  fi
-done
+assign_ports
 
 echo "== starting ${SERVERS[*]}"
-for server in "${SERVERS[@]}"; do
-  port=${PORT[$server]}
-  log="$WORK/$server.log"
-  case $server in
-    floor)
-      PORT=$port FLOOR_NAME="$NAME" FLOOR_FLASH="$MESSAGE" "$BIN/floor" >"$log" 2>&1 & ;;
-    memory | cookie | redis)
-      PORT=$port SESSION_DRIVER=$server SESSION_SECRET="$SECRET" REDIS_URL="$BENCH_REDIS_URL" \
-        SESSION_MAX_SESSIONS="$MEMORY_MAX_SESSIONS" TEMPLATE_ENGINE=minijinja \
-        "$BIN/app" >"$log" 2>&1 & ;;
-    peer)
-      PORT=$port SESSION_STORE=memory "$PEER_BIN/peer" >"$log" 2>&1 & ;;
-    peer-redis)
-      PORT=$port SESSION_STORE=redis REDIS_URL="$BENCH_REDIS_URL" REDIS_POOL="$PEER_REDIS_POOL" \
-        "$PEER_BIN/peer" >"$log" 2>&1 & ;;
-    *)
-      echo "unknown server $server" >&2
-      exit 1 ;;
-  esac
-  PID[$server]=$!
-done
-for server in "${SERVERS[@]}"; do
-  for _ in $(seq 100); do
-    curl -s -o /dev/null "${URL[$server]}/" && break
-    sleep 0.1
-  done
-  if ! curl -s -o /dev/null "${URL[$server]}/"; then
-    echo "$server did not start:" >&2
-    cat "$WORK/$server.log" >&2
-    exit 1
-  fi
-done
-
-# Logs in through the form, shows the dashboard once (which takes the
-# welcome message) and prints the Cookie header a browser would now send.
-login() {
-  local url=$1 jar
-  jar=$(mktemp -p "$WORK")
-  curl -s -o /dev/null -c "$jar" -b "$jar" --data-urlencode "name=$NAME" "$url/login"
-  curl -s -o /dev/null -c "$jar" -b "$jar" "$url/dashboard"
-  # curl's jar: tab-separated, HttpOnly cookies prefixed with #HttpOnly_.
-  awk -F'\t' 'NF >= 7 && ($0 ~ /^#HttpOnly_/ || $0 !~ /^#/) {
-    printf "%s%s=%s", sep, $6, $7; sep = "; " }' "$jar"
-}
+for server in "${SERVERS[@]}"; do start_server "$server"; done
+wait_for_servers 100
 
 echo "== logging in"
-declare -A DASH_COOKIE FLASH_COOKIES
-for server in "${SERVERS[@]}"; do
-  [ "$server" = floor ] && continue
-  DASH_COOKIE[$server]=$(login "${URL[$server]}")
-  if [ -z "${DASH_COOKIE[$server]}" ]; then
-    echo "logging in to $server set no cookie" >&2
-    exit 1
-  fi
-  list=""
-  for _ in $(seq "$FLASH_CONNECTIONS"); do
-    list+="$(login "${URL[$server]}")|"
-  done
-  FLASH_COOKIES[$server]=$list
-done
-# The floor ignores cookies; it gets a header of the same size.
-DASH_COOKIE[floor]=${DASH_COOKIE[memory]:-session_id=0123456789abcdef0123456789abcdef}
-FLASH_COOKIES[floor]=${FLASH_COOKIES[memory]:-${DASH_COOKIE[floor]}}
-
-# Fetches SERVER's dashboard (logged in) and its home page after a flash
-# into $WORK/SERVER.dashboard and $WORK/SERVER.home.
-pages() {
-  local server=$1 jar="$WORK/$1.flashjar"
-  curl -s -H "Cookie: ${DASH_COOKIE[$server]}" "${URL[$server]}/dashboard" >"$WORK/$server.dashboard"
-  printf '' >"$jar"
-  curl -s -o /dev/null -c "$jar" -b "$jar" -H "Cookie: ${DASH_COOKIE[$server]}" \
-    --data-urlencode level=success --data-urlencode "message=$MESSAGE" "${URL[$server]}/flash"
-  curl -s -b "$jar" -H "Cookie: ${DASH_COOKIE[$server]}" "${URL[$server]}/" >"$WORK/$server.home"
-}
+login_servers "$FLASH_CONNECTIONS"
 
 echo "== checking that all send the same pages"
 REFERENCE=${SERVERS[0]}
-for server in "${SERVERS[@]}"; do pages "$server"; done
-grep -q "Signed in as <strong>$NAME</strong>" "$WORK/$REFERENCE.dashboard" || {
-  echo "$REFERENCE's dashboard does not show $NAME" >&2
-  exit 1
-}
-grep -q "$MESSAGE" "$WORK/$REFERENCE.home" || {
-  echo "$REFERENCE's home page does not show the flash" >&2
-  exit 1
-}
-for server in "${SERVERS[@]}"; do
-  for page in dashboard home; do
-    if ! cmp -s "$WORK/$REFERENCE.$page" "$WORK/$server.$page"; then
-      echo "$server's $page differs from $REFERENCE's:" >&2
-      diff "$WORK/$REFERENCE.$page" "$WORK/$server.$page" >&2 || true
-      exit 1
-    fi
-  done
-done
+check_pages "$REFERENCE" "$REFERENCE"
 
 # run SERVER SCENARIO SECONDS: one wrk run; prints its RESULT line.
 run() {
@@ -292,15 +160,6 @@ for server in "${SERVERS[@]}"; do
   HWM[$server]=$(awk '/^VmHWM:/ { printf "%.0f", $2 / 1024 }' "/proc/${PID[$server]}/status")
 done
 
-# field SCENARIO SERVER KEY: the values of KEY, one a line, sorted.
-field() {
-  awk -v sc="$1" -v sv="$2" -v key="$3" '$1 == sc && $2 == sv {
-    for (i = 3; i <= NF; i++) { split($i, kv, "="); if (kv[1] == key) print kv[2] } }' \
-    "$RESULTS" | sort -g
-}
-median() { awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-total() { awk '{ s += $1 } END { print s + 0 }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b == 0) print "-"; else printf "%.2fx", a / b }'; }
 peer_of() {
   case $1 in
     memory | cookie) has_server peer && echo peer ;;

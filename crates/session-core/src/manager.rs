@@ -1,6 +1,10 @@
 use std::collections::BTreeMap;
 use std::fmt;
+use std::future::Future;
+use std::pin::pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Waker};
 
 use cookie::Cookie;
 use http::StatusCode;
@@ -8,7 +12,7 @@ use parking_lot::Mutex;
 
 use crate::{
     ConfigError, CookieDriver, MemoryDriver, RequestContext, Session, SessionConfig, SessionDriver,
-    SessionError,
+    SessionError, clears_flash, saves_changes,
 };
 
 /// The configured drivers, by name, and which one is the default.
@@ -78,6 +82,7 @@ impl SessionManager {
                 manager: self.clone(),
                 request,
                 loaded: Mutex::new(Vec::new()),
+                driver_asked_to_save: AtomicBool::new(false),
             }),
         }
     }
@@ -184,6 +189,8 @@ struct RequestInner {
     manager: SessionManager,
     request: RequestContext,
     loaded: Mutex<Vec<(Arc<str>, Session)>>,
+    /// A driver's `load` set [`Loaded::needs_save`](crate::Loaded::needs_save).
+    driver_asked_to_save: AtomicBool,
 }
 
 impl RequestSessions {
@@ -201,6 +208,11 @@ impl RequestSessions {
         }
         let (shared_name, driver) = self.inner.manager.lookup(name)?.clone();
         let loaded = driver.load(&self.inner.request).await?;
+        if loaded.needs_save {
+            self.inner
+                .driver_asked_to_save
+                .store(true, Ordering::Relaxed);
+        }
         let mut sessions = self.inner.loaded.lock();
         // Two concurrent first uses in one request: the first one loaded wins.
         if let Some((_, session)) = sessions.iter().find(|(n, _)| &**n == name) {
@@ -268,6 +280,61 @@ impl RequestSessions {
             Some(err) => Err(err),
             None => Ok(cookies),
         }
+    }
+
+    /// Ends the request without waiting, when that is all [`finish`](Self::finish)
+    /// would do: no loaded session has anything to write for a response of
+    /// `status` (nothing changed, no flash for a 200 to clear, no driver
+    /// asked to save at load), or `status` saves nothing (5xx). Then every
+    /// loaded session is closed as `finish` closes it (later writes fail
+    /// with [`SessionError::AlreadySaved`]), there are no cookies to set,
+    /// and the result is `true`.
+    ///
+    /// Otherwise nothing happens and the result is `false`: call `finish`.
+    /// Integrations call this first so that the common request — a page that
+    /// only reads its session — needs no future for its end.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use http::StatusCode;
+    /// use session_core::{RequestContext, SessionManager};
+    ///
+    /// let manager = SessionManager::builder().build()?;
+    /// let sessions = manager.request(RequestContext::new());
+    /// sessions.session().await?.set("user", "Ada")?;
+    /// assert!(!sessions.finish_unchanged(StatusCode::OK)); // a write to save
+    /// assert_eq!(sessions.finish(StatusCode::OK).await?.len(), 1);
+    ///
+    /// let reading = manager.request(RequestContext::new());
+    /// assert!(!reading.session().await?.has("user"));
+    /// assert!(reading.finish_unchanged(StatusCode::OK));
+    /// # Ok(()) }
+    /// ```
+    pub fn finish_unchanged(&self, status: StatusCode) -> bool {
+        let loaded = self.inner.loaded.lock();
+        if saves_changes(status) {
+            let clears = clears_flash(status);
+            let writes = self.inner.driver_asked_to_save.load(Ordering::Relaxed)
+                || loaded.iter().any(|(_, session)| {
+                    session.is_modified()
+                        || (clears && session.with_data(|_, flash| !flash.is_empty()))
+                });
+            if writes {
+                return false;
+            }
+        }
+        let mut cx = Context::from_waker(Waker::noop());
+        for (_, session) in loaded.iter() {
+            // With a status that saves nothing, `Session::finish` marks the
+            // session saved and returns before it reaches the driver.
+            let end = pin!(session.finish(&self.inner.request, StatusCode::INTERNAL_SERVER_ERROR));
+            let ended = end.poll(&mut cx).is_ready();
+            debug_assert!(
+                ended,
+                "Session::finish waited for a status that saves nothing"
+            );
+        }
+        true
     }
 }
 

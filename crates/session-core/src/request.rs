@@ -1,9 +1,9 @@
+use std::collections::HashSet;
 use std::net::IpAddr;
-use std::ops::Range;
 
 use cookie::Cookie;
-use http::HeaderMap;
 use http::header::{COOKIE, HeaderName, SET_COOKIE};
+use http::{HeaderMap, HeaderValue};
 
 /// A constant name: looking up by `&str` would parse the name on every request.
 static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
@@ -14,20 +14,64 @@ static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 /// This is the HTTP-free side of session-views: any framework that can hand
 /// over a `Cookie` header (or an [`http::HeaderMap`]) can use the drivers.
 ///
+/// Building one is cheap: the `Cookie` headers are kept as they arrived
+/// (an [`HeaderValue`] clone shares the server's buffer) and a cookie is
+/// found when a driver asks for it, so a request whose handler never uses a
+/// session parses nothing.
+///
+/// # How a `Cookie` header is read
+///
+/// The same way [`Cookie::split_parse`] reads it, with
+/// [`name_value`](Cookie::name_value):
+///
+/// - the header is split at every `;`; each piece is trimmed of whitespace;
+/// - a piece is a cookie when it holds a `=` and a name before it: the name
+///   is the text up to the first `=`, the value all that follows (it may
+///   hold more `=`), both trimmed; other pieces (empty, `junk`, `=1`) are
+///   skipped;
+/// - values are taken as sent: no percent-decoding, and double quotes
+///   around a value are kept (`a="1"` has the value `"1"`);
+/// - of two cookies of one name the first wins, across several `Cookie`
+///   headers in their order (browsers send the most specific path first);
+/// - a `Cookie` header that is not visible ASCII ([`HeaderValue::to_str`]
+///   fails) is skipped as a whole.
+///
 /// ```
 /// use session_core::RequestContext;
 ///
-/// let ctx = RequestContext::from_cookie_header("a=1; b=2");
+/// let ctx = RequestContext::from_cookie_header("a=1; b = 2 ;; junk; c=x=y; a=again");
+/// assert_eq!(ctx.cookie("a"), Some("1"));
 /// assert_eq!(ctx.cookie("b"), Some("2"));
+/// assert_eq!(ctx.cookie("c"), Some("x=y"));
+/// assert_eq!(ctx.cookie("junk"), None);
+/// let all: Vec<_> = ctx.cookies().collect();
+/// assert_eq!(all, [("a", "1"), ("b", "2"), ("c", "x=y")]);
 /// ```
 #[derive(Clone, Debug, Default)]
 pub struct RequestContext {
-    /// The cookie headers' text, and where each cookie's name and value sit
-    /// in it: one allocation for all cookies instead of two per cookie.
-    text: String,
-    cookies: Vec<(Range<usize>, Range<usize>)>,
+    /// The first `Cookie` header (nearly every request has at most one) and
+    /// any others, unparsed.
+    cookie_header: Option<Raw>,
+    more_cookie_headers: Vec<HeaderValue>,
     peer_ip: Option<IpAddr>,
-    forwarded_for: Option<String>,
+    forwarded_for: Option<Raw>,
+}
+
+/// A header value as it arrived, or as text the integration handed over.
+#[derive(Clone, Debug)]
+enum Raw {
+    Header(HeaderValue),
+    Text(String),
+}
+
+impl Raw {
+    /// The text, or `None` for a header value that is not visible ASCII.
+    fn text(&self) -> Option<&str> {
+        match self {
+            Raw::Header(value) => value.to_str().ok(),
+            Raw::Text(text) => Some(text),
+        }
+    }
 }
 
 impl RequestContext {
@@ -36,50 +80,33 @@ impl RequestContext {
         Self::default()
     }
 
-    /// Parses one `Cookie` header value. Every cookie in it is kept; pieces
-    /// that are not cookies are skipped. The first of two cookies of one name
-    /// wins (browsers send the most specific path first).
+    /// A request whose one `Cookie` header is `header` (read as described
+    /// [above](Self#how-a-cookie-header-is-read)).
     pub fn from_cookie_header(header: &str) -> Self {
-        let mut ctx = Self::default();
-        ctx.add_cookie_header(header);
-        ctx
-    }
-
-    /// Parses every `Cookie` header of a request, and its `X-Forwarded-For`.
-    /// A header that is not valid UTF-8 is skipped.
-    pub fn from_headers(headers: &HeaderMap) -> Self {
-        let mut ctx = Self::default();
-        for value in headers.get_all(COOKIE) {
-            if let Ok(text) = value.to_str() {
-                ctx.add_cookie_header(text);
-            }
+        RequestContext {
+            cookie_header: Some(Raw::Text(header.to_owned())),
+            ..Self::default()
         }
-        ctx.forwarded_for = headers
-            .get(&X_FORWARDED_FOR)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        ctx
     }
 
-    fn add_cookie_header(&mut self, header: &str) {
-        let base = self.text.len();
-        // One allocation for the header and its separator.
-        self.text.reserve(header.len() + 1);
-        self.text.push_str(header);
-        self.text.push(';');
-        let text = &self.text[base..base + header.len()];
-        for cookie in Cookie::split_parse(text).flatten() {
-            let (name, value) = cookie.name_value();
-            // Parsing borrows from `text`, so the pieces are sub-slices of it.
-            let (Some(name_at), Some(value_at)) = (offset_in(text, name), offset_in(text, value))
-            else {
-                continue;
-            };
-            let name_range = base + name_at..base + name_at + name.len();
-            let value_range = base + value_at..base + value_at + value.len();
-            if self.cookie(name).is_none() {
-                self.cookies.push((name_range, value_range));
-            }
+    /// A request with every `Cookie` header of `headers`, in order, and its
+    /// `X-Forwarded-For`. The values are kept, not parsed: a header that is
+    /// not valid text is skipped when cookies are read.
+    pub fn from_headers(headers: &HeaderMap) -> Self {
+        let mut cookie_headers = headers.get_all(COOKIE).iter();
+        let cookie_header = cookie_headers.next().cloned().map(Raw::Header);
+        let more_cookie_headers = match cookie_headers.next() {
+            Some(second) => std::iter::once(second)
+                .chain(cookie_headers)
+                .cloned()
+                .collect(),
+            None => Vec::new(),
+        };
+        RequestContext {
+            cookie_header,
+            more_cookie_headers,
+            peer_ip: None,
+            forwarded_for: headers.get(&X_FORWARDED_FOR).cloned().map(Raw::Header),
         }
     }
 
@@ -91,20 +118,34 @@ impl RequestContext {
 
     /// Sets the `X-Forwarded-For` value, as sent.
     pub fn with_forwarded_for(mut self, value: impl Into<String>) -> Self {
-        self.forwarded_for = Some(value.into());
+        self.forwarded_for = Some(Raw::Text(value.into()));
         self
     }
 
-    /// The value of the cookie `name`.
+    /// The value of the first cookie called `name`, found by reading the
+    /// `Cookie` headers up to it.
     pub fn cookie(&self, name: &str) -> Option<&str> {
-        self.cookies().find(|(n, _)| *n == name).map(|(_, v)| v)
+        self.all_cookies().find(|(n, _)| *n == name).map(|(_, v)| v)
     }
 
-    /// Every cookie, as `(name, value)`.
+    /// Every cookie, as `(name, value)`, in the order sent; of two cookies
+    /// of one name only the first.
     pub fn cookies(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.cookies
+        let mut seen = Seen::default();
+        self.all_cookies().filter(move |(name, _)| seen.first(name))
+    }
+
+    /// Every cookie of every `Cookie` header, duplicates included.
+    fn all_cookies(&self) -> impl Iterator<Item = (&str, &str)> {
+        let more = self
+            .more_cookie_headers
             .iter()
-            .map(|(n, v)| (&self.text[n.clone()], &self.text[v.clone()]))
+            .filter_map(|v| v.to_str().ok());
+        self.cookie_header
+            .iter()
+            .filter_map(Raw::text)
+            .chain(more)
+            .flat_map(split_cookies)
     }
 
     /// The TCP peer's address, if the integration supplied it.
@@ -122,7 +163,7 @@ impl RequestContext {
             return Some(peer);
         }
         let mut client = peer;
-        if let Some(header) = &self.forwarded_for {
+        if let Some(header) = self.forwarded_for.as_ref().and_then(Raw::text) {
             for hop in header.rsplit(',') {
                 match hop.trim().parse::<IpAddr>() {
                     Ok(ip) => {
@@ -139,10 +180,111 @@ impl RequestContext {
     }
 }
 
-/// Where `part` (a sub-slice of `whole`) starts in `whole`.
-fn offset_in(whole: &str, part: &str) -> Option<usize> {
-    let offset = (part.as_ptr() as usize).checked_sub(whole.as_ptr() as usize)?;
-    (offset + part.len() <= whole.len()).then_some(offset)
+/// The `(name, value)` pairs of one `Cookie` header, in order and with
+/// duplicates, read as [`Cookie::split_parse`] reads them.
+fn split_cookies(header: &str) -> Pieces<'_> {
+    Pieces { rest: header }
+}
+
+/// The iterator of [`split_cookies`]: each piece is read once, to its first
+/// `=` and then to its `;`. Both are ASCII, so every cut falls on a
+/// character boundary.
+struct Pieces<'a> {
+    rest: &'a str,
+}
+
+impl<'a> Iterator for Pieces<'a> {
+    type Item = (&'a str, &'a str);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        while !self.rest.is_empty() {
+            let bytes = self.rest.as_bytes();
+            let (end, eq) = match find(bytes, b'=', b';') {
+                Some(eq) if bytes[eq] == b'=' => {
+                    let value = &bytes[eq + 1..];
+                    let value_len = find(value, b';', b';').unwrap_or(value.len());
+                    (eq + 1 + value_len, Some(eq))
+                }
+                Some(semicolon) => (semicolon, None),
+                None => (bytes.len(), None),
+            };
+            let (piece, rest) = self.rest.split_at(end);
+            self.rest = rest.get(1..).unwrap_or_default();
+            if let Some(eq) = eq {
+                let name = trim(&piece[..eq]);
+                if !name.is_empty() {
+                    return Some((name, trim(&piece[eq + 1..])));
+                }
+            }
+        }
+        None
+    }
+}
+
+/// Where the first `a` or `b` is in `bytes`, testing eight bytes at a time
+/// (a cookie value is tens to hundreds of bytes; a byte loop was most of the
+/// cost of a lookup).
+fn find(bytes: &[u8], a: u8, b: u8) -> Option<usize> {
+    const ONES: u64 = u64::from_le_bytes([1; 8]);
+    const HIGH: u64 = u64::from_le_bytes([0x80; 8]);
+    /// High bit set in each byte of `word` that is zero; exact for the
+    /// lowest zero byte, which is the one used.
+    fn zero_bytes(word: u64) -> u64 {
+        word.wrapping_sub(ONES) & !word & HIGH
+    }
+    let (a_word, b_word) = (ONES * u64::from(a), ONES * u64::from(b));
+    let mut chunks = bytes.chunks_exact(8);
+    for (n, chunk) in (&mut chunks).enumerate() {
+        let word = u64::from_le_bytes(chunk.try_into().expect("chunks of eight bytes"));
+        let hits = zero_bytes(word ^ a_word) | zero_bytes(word ^ b_word);
+        if hits != 0 {
+            return Some(n * 8 + hits.trailing_zeros() as usize / 8);
+        }
+    }
+    let done = bytes.len() - chunks.remainder().len();
+    chunks
+        .remainder()
+        .iter()
+        .position(|&c| c == a || c == b)
+        .map(|i| done + i)
+}
+
+/// [`str::trim`], which the cookie crate uses, without decoding characters
+/// when the ends are plain ASCII (every ASCII whitespace is at most `' '`).
+fn trim(s: &str) -> &str {
+    match (s.as_bytes().first(), s.as_bytes().last()) {
+        (Some(&first), Some(&last))
+            if (b'!'..0x80).contains(&first) && (b'!'..0x80).contains(&last) =>
+        {
+            s
+        }
+        _ => s.trim(),
+    }
+}
+
+/// The names [`RequestContext::cookies`] has listed: a list while there are
+/// few (no hashing, one small allocation), a set beyond that, so that a
+/// header of thousands of cookies costs linear time, not quadratic.
+#[derive(Default)]
+struct Seen<'a> {
+    few: Vec<&'a str>,
+    many: Option<HashSet<&'a str>>,
+}
+
+impl<'a> Seen<'a> {
+    const FEW: usize = 16;
+
+    /// True the first time `name` is seen.
+    fn first(&mut self, name: &'a str) -> bool {
+        if self.few.len() < Self::FEW {
+            if self.few.contains(&name) {
+                return false;
+            }
+            self.few.push(name);
+            return true;
+        }
+        !self.few.contains(&name) && self.many.get_or_insert_with(HashSet::new).insert(name)
+    }
 }
 
 /// Appends each cookie as a `Set-Cookie` header, keeping the headers already there.
@@ -162,7 +304,188 @@ pub fn append_set_cookies<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use http::HeaderValue;
+    use proptest::prelude::*;
+
+    /// How cookies were read before they were read lazily: every `Cookie`
+    /// header that is text, parsed up front by the cookie crate, the first
+    /// cookie of a name kept.
+    fn eager(headers: &[HeaderValue]) -> Vec<(String, String)> {
+        let mut cookies: Vec<(String, String)> = Vec::new();
+        for text in headers.iter().filter_map(|h| h.to_str().ok()) {
+            for cookie in Cookie::split_parse(text).flatten() {
+                let (name, value) = cookie.name_value();
+                if !cookies.iter().any(|(seen, _)| seen == name) {
+                    cookies.push((name.to_owned(), value.to_owned()));
+                }
+            }
+        }
+        cookies
+    }
+
+    /// Checks `ctx` against [`eager`]: `cookies()` lists the same pairs in
+    /// the same order, and `cookie(name)` finds each of them, for every name
+    /// that any piece of the headers might suggest.
+    fn assert_reads_like_eager(ctx: &RequestContext, expected: &[(String, String)], raw: &[&str]) {
+        let listed: Vec<(String, String)> = ctx
+            .cookies()
+            .map(|(n, v)| (n.to_owned(), v.to_owned()))
+            .collect();
+        assert_eq!(listed, expected, "cookies() of {raw:?}");
+        for (name, value) in expected {
+            assert_eq!(
+                ctx.cookie(name),
+                Some(value.as_str()),
+                "{name:?} in {raw:?}"
+            );
+        }
+        let candidates = raw
+            .iter()
+            .flat_map(|h| h.split([';', '=']))
+            .flat_map(|piece| [piece, piece.trim()]);
+        for name in candidates.chain(["", "absent"]) {
+            let expected = expected
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.as_str());
+            assert_eq!(ctx.cookie(name), expected, "{name:?} in {raw:?}");
+        }
+    }
+
+    fn check_headers(raw: &[&[u8]]) {
+        let values: Vec<HeaderValue> = raw
+            .iter()
+            .filter_map(|b| HeaderValue::from_bytes(b).ok())
+            .collect();
+        let mut headers = HeaderMap::new();
+        for value in &values {
+            headers.append(COOKIE, value.clone());
+        }
+        let text: Vec<String> = raw
+            .iter()
+            .map(|b| String::from_utf8_lossy(b).into_owned())
+            .collect();
+        let text: Vec<&str> = text.iter().map(String::as_str).collect();
+        assert_reads_like_eager(
+            &RequestContext::from_headers(&headers),
+            &eager(&values),
+            &text,
+        );
+    }
+
+    fn check_text(header: &str) {
+        let expected: Vec<(String, String)> = {
+            let mut cookies: Vec<(String, String)> = Vec::new();
+            for cookie in Cookie::split_parse(header).flatten() {
+                let (name, value) = cookie.name_value();
+                if !cookies.iter().any(|(seen, _)| seen == name) {
+                    cookies.push((name.to_owned(), value.to_owned()));
+                }
+            }
+            cookies
+        };
+        let ctx = RequestContext::from_cookie_header(header);
+        assert_reads_like_eager(&ctx, &expected, &[header]);
+    }
+
+    #[test]
+    fn reads_tricky_headers_as_the_cookie_crate_does() {
+        let headers: &[&[&[u8]]] = &[
+            &[],
+            &[b""],
+            &[b";;"],
+            &[b" ; \t ;"],
+            &[b"a=1"],
+            &[b"  a=1  "],
+            &[b"a = 1 ; b= 2;c =3"],
+            &[b"a=\"1\"; b=\"; c=\"\"; d=\" x \" ; e=\"\"\""],
+            &[b"a=b=c; ==; =x; x=; y"],
+            &[b"a=1;;b=2;  ;c=3; "],
+            &[b";a=1 ;  ; b= "],
+            &[b"junk; a=1; junk2=; =; ==; \t =a"],
+            &[b"a=1; b=2", b"a=3; c=4", b"b=5; d=6"],
+            &[b"a=1", b"", b"b=2"],
+            &[b"\ta=1\t;\tb\t=\t2"],
+            &[b"a=\xff; b=1", b"b=2; c=3"],
+            &[b"c=0", b"a=\xe9t\xe9", b"a=1"],
+            &[b"a=1%20x; b=%ZZ"],
+            &[b"session_id=0123456789abcdef0123456789abcdef; s_user=eyJh; f_success=AAAA"],
+        ];
+        for raw in headers {
+            check_headers(raw);
+        }
+        for text in [
+            "",
+            "a=1; b=2; a=3",
+            "\u{a0}a=1\u{a0}; \u{3000}b = 2\u{2003}",
+            "caf\u{e9}=cr\u{e8}me; \u{1f36a}=yes",
+            "a=\"quoted value\"; b=\"",
+            "\u{a0};\u{a0}=\u{a0};x",
+        ] {
+            check_text(text);
+        }
+    }
+
+    #[test]
+    fn many_cookies_of_one_name_are_listed_once() {
+        let header: String = (0..2000).map(|i| format!("c{}={i}; ", i % 40)).collect();
+        let ctx = RequestContext::from_cookie_header(&header);
+        let listed: Vec<_> = ctx.cookies().collect();
+        assert_eq!(listed.len(), 40);
+        assert_eq!(listed[0], ("c0", "0"));
+        assert_eq!(listed[39], ("c39", "39"));
+        assert_eq!(ctx.cookie("c17"), Some("17"));
+        check_text(&header);
+    }
+
+    #[test]
+    fn a_clone_reads_the_same() {
+        let mut headers = HeaderMap::new();
+        headers.append(COOKIE, HeaderValue::from_static("a=1"));
+        headers.append(COOKIE, HeaderValue::from_static("b=2; a=3"));
+        let ctx = RequestContext::from_headers(&headers).clone();
+        assert_eq!(ctx.cookies().collect::<Vec<_>>(), [("a", "1"), ("b", "2")]);
+        assert_eq!(RequestContext::default().cookies().count(), 0);
+        assert_eq!(RequestContext::new().cookie("a"), None);
+    }
+
+    /// Bytes that make cookie headers interesting: separators, quotes,
+    /// whitespace, and bytes that are not text.
+    fn header_bytes() -> impl Strategy<Value = Vec<u8>> {
+        let byte = prop_oneof![
+            4 => prop::sample::select(b"ab=; \t\"".to_vec()),
+            1 => prop::sample::select(b"c%,\x7f\x01".to_vec()),
+            1 => 0x80u8..=0xff,
+        ];
+        prop::collection::vec(byte, 0..48)
+    }
+
+    proptest! {
+        #[test]
+        fn lazy_reading_agrees_with_the_cookie_crate(
+            raw in prop::collection::vec(header_bytes(), 0..4),
+        ) {
+            let raw: Vec<&[u8]> = raw.iter().map(Vec::as_slice).collect();
+            check_headers(&raw);
+        }
+
+        #[test]
+        fn find_agrees_with_a_byte_loop(
+            bytes in prop::collection::vec(prop::sample::select(b"ab=;\x80\xff".to_vec()), 0..40),
+            skip in 0usize..8,
+        ) {
+            let bytes = &bytes[skip.min(bytes.len())..];
+            let expected = bytes.iter().position(|&c| c == b'=' || c == b';');
+            prop_assert_eq!(find(bytes, b'=', b';'), expected);
+            prop_assert_eq!(find(bytes, b';', b';'), bytes.iter().position(|&c| c == b';'));
+        }
+
+        #[test]
+        fn lazy_reading_of_text_agrees_with_the_cookie_crate(
+            header in "[ab=; \t\"\u{a0}\u{3000}\u{e9}]{0,48}",
+        ) {
+            check_text(&header);
+        }
+    }
 
     #[test]
     fn parses_every_cookie_of_every_header() {
@@ -193,5 +516,16 @@ mod tests {
         assert_eq!(proxied.client_ip(&[proxy]), Some(client));
         assert_eq!(proxied.client_ip(&[]), Some(proxy));
         assert_eq!(RequestContext::new().client_ip(&[]), None);
+
+        let mut headers = HeaderMap::new();
+        headers.insert(&X_FORWARDED_FOR, HeaderValue::from_static(spoofed));
+        let from_headers = RequestContext::from_headers(&headers).with_peer_ip(proxy);
+        assert_eq!(from_headers.client_ip(&[proxy]), Some(client));
+        headers.insert(
+            &X_FORWARDED_FOR,
+            HeaderValue::from_bytes(b"203.0.113.7, \xff").expect("opaque bytes"),
+        );
+        let not_text = RequestContext::from_headers(&headers).with_peer_ip(proxy);
+        assert_eq!(not_text.client_ip(&[proxy]), Some(proxy));
     }
 }

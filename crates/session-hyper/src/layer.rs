@@ -1,10 +1,12 @@
+use std::fmt;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 
 use http::{Method, Request, Response, StatusCode, header};
+use pin_project_lite::pin_project;
 use session_core::{
     RequestContext, RequestSessions, SessionError, SessionManager, append_set_cookies,
 };
@@ -14,12 +16,14 @@ use crate::redirect::PendingFlash;
 
 /// Adds sessions to every request of the service it wraps.
 ///
-/// Per request the layer parses the cookies once and puts a
-/// [`RequestSessions`] into the request's extensions; a driver loads only
-/// when the handler (or a template) asks for its session. When the handler's
-/// response is ready the layer applies the flash rule to the final status,
-/// saves what changed and appends its `Set-Cookie` headers beside any the
-/// handler set.
+/// Per request the layer keeps the `Cookie` headers (read only when a driver
+/// asks for a cookie) and puts a [`RequestSessions`] into the request's
+/// extensions; a driver loads only when the handler (or a template) asks for
+/// its session. When the handler's response is ready the layer applies the
+/// flash rule to the final status, saves what changed and appends its
+/// `Set-Cookie` headers beside any the handler set. The handler's future is
+/// polled in place inside the layer's [`ResponseFuture`]; only a request
+/// that has something to save gets a (small) boxed future for the saving.
 ///
 /// - A save that fails (Redis down, say) turns the response into a
 ///   503 Service Unavailable (see [`with_error_status`](Self::with_error_status)):
@@ -94,14 +98,12 @@ pub struct SessionService<S> {
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for SessionService<S>
 where
-    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-    ReqBody: Send + 'static,
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
     ResBody: From<String> + Send + 'static,
 {
     type Response = Response<ResBody>;
     type Error = S::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
+    type Future = ResponseFuture<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -115,14 +117,89 @@ where
         let sessions = self.manager.request(context);
         request.extensions_mut().insert(sessions.clone());
         let is_head = request.method() == Method::HEAD;
-        let error_status = self.error_status;
-        // The clone that was made ready is the one to call.
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
-        Box::pin(async move {
-            let response = inner.call(request).await?;
+        ResponseFuture {
+            inner: self.inner.call(request),
+            sessions: Some(sessions),
+            is_head,
+            error_status: self.error_status,
+            finishing: None,
+        }
+    }
+}
+
+/// The end of a request that has something to save: its own small future.
+type Finishing<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+pin_project! {
+    /// The future of a [`SessionService`]: the handler's future, polled in
+    /// place, then the end of the request's sessions.
+    ///
+    /// When the handler's response is ready and there is nothing to save —
+    /// a page that only read its session, a request that never used one, a
+    /// 5xx — the sessions are closed at once
+    /// ([`RequestSessions::finish_unchanged`]) and the response is the
+    /// output of that same poll. Otherwise (a [`Redirect`](crate::Redirect)'s
+    /// flash to store, a change to save) the saving runs as a boxed future
+    /// of its own, which holds the response and the sessions but not the
+    /// handler's future.
+    #[must_use = "futures do nothing unless polled"]
+    pub struct ResponseFuture<F: Future> {
+        #[pin]
+        inner: F,
+        sessions: Option<RequestSessions>,
+        is_head: bool,
+        error_status: StatusCode,
+        finishing: Option<Finishing<F::Output>>,
+    }
+}
+
+impl<F, B, E> Future for ResponseFuture<F>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+    B: From<String> + Send + 'static,
+{
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        if let Some(finishing) = this.finishing {
+            return finishing.as_mut().poll(cx);
+        }
+        let result = ready!(this.inner.poll(cx));
+        let sessions = this
+            .sessions
+            .take()
+            .expect("ResponseFuture polled after it completed");
+        let response = result?;
+        let (is_head, error_status) = (*this.is_head, *this.error_status);
+        if response.extensions().get::<PendingFlash>().is_none() {
+            if is_head {
+                keep_flash(&sessions);
+            }
+            if sessions.finish_unchanged(response.status()) {
+                return Poll::Ready(Ok(response));
+            }
+        }
+        let finishing = this.finishing.insert(Box::pin(async move {
             Ok(finish(&sessions, response, is_head, error_status).await)
-        })
+        }));
+        finishing.as_mut().poll(cx)
+    }
+}
+
+impl<F: Future> fmt::Debug for ResponseFuture<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ResponseFuture")
+            .field("sessions", &self.sessions)
+            .field("finishing", &self.finishing.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A `HEAD` response shows no page, so it keeps the flash.
+fn keep_flash(sessions: &RequestSessions) {
+    for session in sessions.loaded_sessions() {
+        session.keep();
     }
 }
 
@@ -138,9 +215,7 @@ async fn finish<B: From<String>>(
         }
     }
     if is_head {
-        for session in sessions.loaded_sessions() {
-            session.keep();
-        }
+        keep_flash(sessions);
     }
     match sessions.finish(response.status()).await {
         Ok(cookies) => {

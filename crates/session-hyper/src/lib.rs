@@ -2,8 +2,9 @@
 //! [hyper](https://hyper.rs) 1 and [axum](https://docs.rs/axum) 0.8
 //! apps, as a [tower](https://docs.rs/tower) layer.
 //!
-//! - [`SessionLayer`] / [`SessionService`]: load on first use, apply the flash
-//!   rule, save, `Set-Cookie`; 503 when the store fails.
+//! - [`SessionLayer`] / [`SessionService`] (whose future is [`ResponseFuture`]):
+//!   load on first use, apply the flash rule, save, `Set-Cookie`; 503 when
+//!   the store fails.
 //! - [`Redirect`]: a redirect that flashes (`Redirect::see_other("/").flash("success", "…")`).
 //! - [`sessions`]: the request's [`RequestSessions`](session_core::RequestSessions) in a handler.
 //! - `Views` (features `minijinja`, `tera`): render a template with the
@@ -31,7 +32,7 @@ mod views;
 
 #[cfg(feature = "axum")]
 pub use axum::{CurrentSession, SessionRejection, Sessions};
-pub use layer::{SessionLayer, SessionService, sessions, try_sessions};
+pub use layer::{ResponseFuture, SessionLayer, SessionService, sessions, try_sessions};
 pub use redirect::Redirect;
 #[cfg(any(feature = "minijinja", feature = "tera"))]
 pub use views::{ViewError, Views};

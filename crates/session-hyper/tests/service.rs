@@ -342,3 +342,148 @@ async fn malformed_cookie_headers_are_survived() {
         assert_eq!(res.body(), "{}");
     }
 }
+
+/// A service whose handler reads the session and hands a clone of it out,
+/// so a test can see what the layer left it in.
+fn reader(
+    manager: SessionManager,
+    kept: Arc<std::sync::Mutex<Option<session_core::Session>>>,
+) -> session_hyper::SessionService<
+    impl Service<
+        Request<String>,
+        Response = Response<String>,
+        Error = SessionError,
+        Future: Send + 'static,
+    > + Clone,
+> {
+    ServiceBuilder::new()
+        .layer(SessionLayer::new(manager))
+        .service(service_fn(move |req: Request<String>| {
+            let kept = kept.clone();
+            async move {
+                let session = sessions(&req).session().await?;
+                let body = session.all().to_string();
+                *kept.lock().expect("lock") = Some(session);
+                Ok::<_, SessionError>(Response::new(body))
+            }
+        }))
+}
+
+fn poll_once<F: std::future::Future>(future: std::pin::Pin<&mut F>) -> std::task::Poll<F::Output> {
+    future.poll(&mut std::task::Context::from_waker(std::task::Waker::noop()))
+}
+
+#[tokio::test]
+async fn a_request_that_saves_nothing_ends_in_the_handlers_last_poll() {
+    let driver = Arc::new(Instrumented::default());
+    let mut client = Client {
+        app: service(manager(driver.clone())),
+        cookie: None,
+    };
+    client.send(Method::POST, "/set").await;
+    let saves = driver.saves.load(Ordering::SeqCst);
+
+    let kept = Arc::default();
+    let mut app = reader(manager(driver.clone()), Arc::clone(&kept));
+    let mut req = Request::get("/").body(String::new()).expect("request");
+    let cookie = client.cookie.clone().expect("cookie");
+    req.headers_mut()
+        .insert(header::COOKIE, cookie.parse().expect("header"));
+    let future: session_hyper::ResponseFuture<_> = app.ready().await.expect("ready").call(req);
+    assert!(format!("{future:?}").starts_with("ResponseFuture"));
+    let mut future = std::pin::pin!(future);
+    let std::task::Poll::Ready(res) = poll_once(future.as_mut()) else {
+        panic!("a read of the memory driver never waits");
+    };
+    let res = res.expect("response");
+    assert_eq!(res.body(), r#"{"user":"ada"}"#);
+    assert!(set_cookies(res.headers()).is_empty());
+    assert_eq!(driver.saves.load(Ordering::SeqCst), saves, "nothing saved");
+
+    // The session is closed as after any finished request.
+    let session = kept.lock().expect("lock").take().expect("the handler ran");
+    assert!(matches!(
+        session.set("late", 1),
+        Err(SessionError::AlreadySaved { .. })
+    ));
+}
+
+/// The memory driver, whose saves wait once before they run.
+#[derive(Default)]
+struct Slow(MemoryDriver);
+
+#[async_trait]
+impl SessionDriver for Slow {
+    async fn load(&self, request: &RequestContext) -> Result<Loaded, SessionError> {
+        self.0.load(request).await
+    }
+    async fn save(&self, save: SaveRequest<'_>) -> Result<Vec<Cookie<'static>>, SessionError> {
+        tokio::task::yield_now().await;
+        self.0.save(save).await
+    }
+}
+
+#[tokio::test]
+async fn a_save_that_waits_is_polled_to_its_end() {
+    let manager = SessionManager::builder()
+        .driver("memory", Slow::default())
+        .build()
+        .expect("manager");
+    let mut client = Client {
+        app: service(manager),
+        cookie: None,
+    };
+    let mut app = client.app.clone();
+    let future = app.ready().await.expect("ready").call(
+        Request::post("/flash")
+            .body(String::new())
+            .expect("request"),
+    );
+    let mut future = std::pin::pin!(future);
+    assert!(poll_once(future.as_mut()).is_pending(), "the save waits");
+    let res = future.await.expect("response");
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let cookie = set_cookies(res.headers()).pop().expect("a session cookie");
+    client.cookie = Some(cookie.split(';').next().expect("pair").to_owned());
+    assert_eq!(
+        client.send(Method::GET, "/").await.body(),
+        r#"{"success":"Saved!"}"#
+    );
+    assert_eq!(client.send(Method::GET, "/").await.body(), "{}");
+}
+
+#[tokio::test]
+async fn a_handlers_error_passes_through_and_saves_nothing() {
+    let driver = Arc::new(Instrumented::default());
+    let app = ServiceBuilder::new()
+        .layer(SessionLayer::new(manager(driver.clone())))
+        .service(service_fn(|req: Request<String>| async move {
+            sessions(&req).session().await?.set("half", "done")?;
+            Err::<Response<String>, _>(SessionError::backend("handler", "gave up"))
+        }));
+    let err = app
+        .oneshot(Request::post("/").body(String::new()).expect("request"))
+        .await
+        .expect_err("the handler's error");
+    assert!(err.to_string().contains("gave up"), "{err}");
+    assert_eq!(driver.saves.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn a_cookie_the_cookie_driver_rejects_is_removed_by_a_read() {
+    let config = SessionConfig::default()
+        .with_driver("cookie")
+        .with_secret("a test secret that is long enough to use")
+        .expect("secret");
+    let manager = SessionManager::from_config(&config).expect("manager");
+    let mut req = Request::get("/").body(String::new()).expect("request");
+    req.headers_mut()
+        .insert(header::COOKIE, "s_user=forged".parse().expect("header"));
+    let res = service(manager).oneshot(req).await.expect("response");
+    assert_eq!(res.body(), "{}");
+    let cookies = set_cookies(res.headers());
+    assert!(
+        cookies.iter().any(|c| c.starts_with("s_user=;")),
+        "the forged cookie is removed: {cookies:?}"
+    );
+}

@@ -1,0 +1,286 @@
+#!/usr/bin/env bash
+# Instructions per request, counted by valgrind's callgrind: the same servers
+# and pages as bench/run.sh, but a count that does not move with the load of
+# the machine (wrk's req/s on a busy 2-core box does), so a change of a few
+# per cent shows.
+#
+# Builds in release with line tables (CARGO_PROFILE_RELEASE_DEBUG=
+# line-tables-only, so callgrind_annotate can name files and lines), into a
+# target directory of its own (PROF_TARGET_DIR; the peer in
+# PROF_TARGET_DIR/peers)
+#   examples/app.rs        memory, cookie, redis (SESSION_DRIVER=...)
+#   examples/floor.rs      floor: the same pages, no sessions
+#   bench/peers            peer (tower-sessions MemoryStore), peer-redis
+# starts each selected server under
+#   valgrind --tool=callgrind --instr-atstart=no
+# logs in (as bench/run.sh), checks that all send the same pages, and then,
+# one server at a time, per scenario:
+#   dashboard  GET /dashboard, logged in (the floor gets the same Cookie header)
+#   flash      POST /flash, then GET / with the cookies the POST set: a flash
+#              round trip (2 requests; curl's cookie engine carries the jar)
+# sends WARMUP_REQUESTS uninstrumented, switches instrumentation on
+# (callgrind_control -i on), sends N requests over one keep-alive connection
+# from one curl process (a --config file of N transfers), dumps
+# (callgrind_control -d) and switches it off again. The dump's total Ir over
+# all threads, divided by the requests (flash: by the round trips), is the
+# figure: everything the server process executed for them (hyper, tokio, the
+# session layer, the templates), not curl's nor Redis's share.
+#
+# Prints per scenario and server: instructions per request (flash: per round
+# trip), floor/ours and peer/ours (memory, cookie: peer; redis: peer-redis);
+# above 1.00x means fewer instructions than the other.
+#
+# Usage: bench/profile.sh
+# Settings (environment): N=2000 (requests per scenario and server; flash
+#   sends N/2 round trips) WARMUP_REQUESTS=50 PORT_BASE=18300
+#   SERVERS="floor memory cookie peer" (also redis, peer-redis; dropped when
+#   Redis does not answer) BENCH_REDIS_URL=redis://127.0.0.1:6379/11 (as
+#   bench/run.sh) PEER_REDIS_POOL=4
+#   PROF_TARGET_DIR (default: target-prof beside the checkout, so that the
+#   debug-info build never replaces the binaries of the usual target dir)
+#   PROFILE_KEEP=DIR keeps the callgrind files of the measured windows there
+#   (DIR/SCENARIO-SERVER.callgrind) and prints how to annotate them.
+# Needs: cargo, curl, valgrind (Debian: apt-get install valgrind).
+# Shared shell (servers, login, page check): bench/lib.sh.
+set -euo pipefail
+
+N=${N:-2000}
+WARMUP_REQUESTS=${WARMUP_REQUESTS:-50}
+PORT_BASE=${PORT_BASE:-18300}
+read -ra SERVERS <<<"${SERVERS:-floor memory cookie peer}"
+SCENARIOS=(dashboard flash)
+BENCH_REDIS_URL=${BENCH_REDIS_URL:-redis://127.0.0.1:6379/11}
+PEER_REDIS_POOL=${PEER_REDIS_POOL:-4}
+PROFILE_KEEP=${PROFILE_KEEP:-}
+NAME="Ada Lovelace"
+# The message of bench/run.sh, so that the pages are the same bytes.
+MESSAGE="Saved from wrk"
+SECRET="bench/profile.sh: a fixed secret for the cookie driver, not for production"
+COMMAND="bench/profile.sh (N=$N WARMUP_REQUESTS=$WARMUP_REQUESTS SERVERS=\"${SERVERS[*]}\")"
+# Directories given relative to where the script was started.
+PROF_TARGET_DIR=${PROF_TARGET_DIR:-}
+[ -n "$PROF_TARGET_DIR" ] && [ "${PROF_TARGET_DIR#/}" = "$PROF_TARGET_DIR" ] && PROF_TARGET_DIR=$PWD/$PROF_TARGET_DIR
+[ -n "$PROFILE_KEEP" ] && [ "${PROFILE_KEEP#/}" = "$PROFILE_KEEP" ] && PROFILE_KEEP=$PWD/$PROFILE_KEEP
+
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+PROF_TARGET_DIR=${PROF_TARGET_DIR:-$(dirname "$ROOT")/target-prof}
+. "$ROOT/bench/lib.sh"
+
+need cargo curl valgrind callgrind_control
+if [ "$N" -lt 2 ] || [ $((N % 2)) != 0 ] || [ $((WARMUP_REQUESTS % 2)) != 0 ]; then
+  echo "N and WARMUP_REQUESTS must be even, N at least 2 (flash sends round trips)" >&2
+  exit 1
+fi
+redis_select
+
+echo "== building (release, line tables) into $PROF_TARGET_DIR"
+export CARGO_PROFILE_RELEASE_DEBUG=line-tables-only
+CARGO_TARGET_DIR="$PROF_TARGET_DIR" cargo build --release --example app --example floor
+BIN="$PROF_TARGET_DIR/release/examples"
+if has_server peer || has_server peer-redis; then
+  CARGO_TARGET_DIR="$PROF_TARGET_DIR/peers" \
+    cargo build --release --manifest-path bench/peers/Cargo.toml --bin peer
+fi
+PEER_BIN="$PROF_TARGET_DIR/peers/release"
+
+GIT=$(git rev-parse --short HEAD 2>/dev/null || echo '?')
+# What the build may include beyond that commit.
+DIRTY=$(git status --short -- crates src examples templates bench/peers Cargo.toml Cargo.lock 2>/dev/null |
+  awk '{ printf "%s%s", sep, $2; sep = " " }' || true)
+
+WORK=$(mktemp -d)
+cleanup() {
+  stop_servers
+  redis_cleanup
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM HUP
+
+assign_ports
+
+echo "== starting ${SERVERS[*]} under callgrind"
+for server in "${SERVERS[@]}"; do
+  start_server "$server" valgrind --tool=callgrind --instr-atstart=no \
+    --callgrind-out-file="$WORK/$server.callgrind"
+done
+# Starting under valgrind takes a while.
+wait_for_servers 300
+
+echo "== logging in"
+login_servers 0
+
+echo "== checking that all send the same pages"
+REFERENCE=${SERVERS[0]}
+check_pages "$REFERENCE" "$REFERENCE"
+
+# The flash round trips start from a logged-in jar of their own; the floor,
+# which sets no cookies, gets memory's Cookie header (as in bench/run.sh).
+for server in "${SERVERS[@]}"; do
+  [ "$server" = floor ] && continue
+  login "${URL[$server]}" "$WORK/$server.jar" >/dev/null
+done
+
+# curl_config SERVER SCENARIO COUNT FILE: a curl --config file of COUNT
+# requests (flash: COUNT/2 round trips) for one curl process, so one
+# connection. Each transfer writes "HTTP-code connects" to stdout; the bodies
+# go to /dev/null, or to DIR/1, DIR/2, ... with BODIES=DIR.
+curl_config() {
+  local server=$1 scenario=$2 count=$3 file=$4 i cookie body
+  if [ "$server" = floor ] || [ "$scenario" = dashboard ]; then
+    cookie="header = \"Cookie: ${DASH_COOKIE[$server]}\""
+  else
+    cookie="cookie = \"$WORK/$server.jar\""$'\n'"cookie-jar = \"$WORK/$server.jar\""
+  fi
+  {
+    for i in $(seq "$count"); do
+      [ "$i" -gt 1 ] && echo next
+      body=/dev/null
+      [ -n "${BODIES:-}" ] && body="$BODIES/$i"
+      case $scenario in
+        dashboard) echo "url = \"${URL[$server]}/dashboard\"" ;;
+        flash)
+          if [ $((i % 2)) = 1 ]; then
+            echo "url = \"${URL[$server]}/flash\""
+            echo "data = \"level=success&message=${MESSAGE// /+}\""
+          else
+            echo "url = \"${URL[$server]}/\""
+          fi ;;
+      esac
+      echo "$cookie"
+      echo silent
+      echo "output = \"$body\""
+      # (the \n is for curl)
+      printf '%s\n' 'write-out = "%{http_code} %{num_connects}\n"'
+    done
+  } >"$file"
+}
+
+# send SERVER SCENARIO COUNT CONFIG: runs the config; exits unless every
+# answer has the expected status (flash: 303, 200, ...) and all went over one
+# connection.
+send() {
+  local server=$1 scenario=$2 count=$3 config=$4 out
+  out=$(curl --config "$config")
+  if ! echo "$out" | awk -v sc="$scenario" -v n="$count" '
+      { want = (sc == "flash" && NR % 2 == 1) ? 303 : 200
+        if ($1 != want) bad++; connects += $2 }
+      END { exit !(NR == n && !bad && connects == 1) }'; then
+    echo "$server $scenario: unexpected answers (want $count, one connection; count, code, connects):" >&2
+    echo "$out" | sort | uniq -c >&2
+    exit 1
+  fi
+}
+
+echo "== checking the flash round trip over one connection"
+for server in "${SERVERS[@]}"; do
+  mkdir -p "$WORK/bodies.$server"
+  BODIES="$WORK/bodies.$server" curl_config "$server" flash 6 "$WORK/check.curl"
+  send "$server" flash 6 "$WORK/check.curl"
+  for i in 2 4 6; do
+    if ! grep -q "$MESSAGE" "$WORK/bodies.$server/$i"; then
+      echo "$server: GET / after POST /flash does not show the message (round trip $((i / 2)))" >&2
+      exit 1
+    fi
+  done
+done
+
+# callgrind_control, quiet unless it fails (its exit status is 0 even then;
+# it answers "OK." when the command was done).
+control() {
+  local out
+  if ! out=$(callgrind_control "$@" 2>&1) || ! echo "$out" | grep -q 'OK\.$'; then
+    echo "callgrind_control $* failed:" >&2
+    echo "$out" >&2
+    exit 1
+  fi
+}
+
+# measure SERVER SCENARIO: sets IR to the total Ir of N requests; it is the
+# server's dump number DUMPS[SERVER] (one per call).
+declare -A DUMPS
+measure() {
+  local server=$1 scenario=$2 pid=${PID[$1]} n f files
+  curl_config "$server" "$scenario" "$N" "$WORK/run.curl"
+  if [ "$WARMUP_REQUESTS" -gt 0 ]; then
+    curl_config "$server" "$scenario" "$WARMUP_REQUESTS" "$WORK/warmup.curl"
+    send "$server" "$scenario" "$WARMUP_REQUESTS" "$WORK/warmup.curl"
+  fi
+  control -i on "$pid"
+  send "$server" "$scenario" "$N" "$WORK/run.curl"
+  control -d "$pid"
+  control -i off "$pid"
+  n=$((${DUMPS[$server]:-0} + 1))
+  DUMPS[$server]=$n
+  # One file per dump (per thread with --separate-threads=yes: sum them).
+  files=("$WORK/$server.callgrind.$n" "$WORK/$server.callgrind.$n"-*)
+  IR=0
+  for f in "${files[@]}"; do
+    [ -f "$f" ] || continue
+    IR=$(awk -v s="$IR" '/^totals:/ { s += $2 } END { printf "%.0f", s }' "$f")
+    if [ -n "$PROFILE_KEEP" ]; then
+      cp "$f" "$PROFILE_KEEP/$scenario-$server.callgrind${f#"$WORK/$server.callgrind.$n"}"
+    fi
+  done
+  if [ "$IR" = 0 ]; then
+    echo "no callgrind dump for $server $scenario (looked for ${files[0]}):" >&2
+    ls "$WORK" >&2
+    exit 1
+  fi
+}
+
+[ -n "$PROFILE_KEEP" ] && mkdir -p "$PROFILE_KEEP"
+echo "== $N requests per scenario and server ($WARMUP_REQUESTS before, not counted)"
+declare -A PER
+for scenario in "${SCENARIOS[@]}"; do
+  for server in "${SERVERS[@]}"; do
+    start=$(date +%s.%N)
+    measure "$server" "$scenario"
+    per=$N
+    [ "$scenario" = flash ] && per=$((N / 2))
+    PER[$scenario.$server]=$(awk -v ir="$IR" -v n="$per" 'BEGIN { printf "%.0f", ir / n }')
+    printf '%s %s: %s Ir in %s s\n' "$scenario" "$server" "$IR" \
+      "$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')"
+  done
+done
+
+peer_of() {
+  case $1 in
+    memory | cookie) has_server peer && echo peer ;;
+    redis) has_server peer-redis && echo peer-redis ;;
+  esac
+  return 0
+}
+
+echo
+echo "command:   $COMMAND"
+echo "git $GIT${DIRTY:+, uncommitted: $DIRTY}; $(valgrind --version), $(curl --version | head -1 | awk '{ print $1, $2 }')"
+echo "dashboard: GET /dashboard x $N, one connection, Cookie header of a logged-in session"
+echo "flash:     (POST /flash, GET /) x $((N / 2)), one connection, curl's cookie jar"
+echo "(Ir: instructions the server process executed, all threads, counted by callgrind;"
+echo " vs floor = floor/ours, vs peer = peer/ours: above 1.00x means fewer instructions)"
+echo
+printf '| %-9s | %-10s | %14s | %8s | %8s |\n' scenario server "Ir/request" "vs floor" "vs peer"
+printf '|%s|%s|%s|%s|%s|\n' ----------- ------------ ---------------: ---------: ---------:
+for scenario in "${SCENARIOS[@]}"; do
+  for server in "${SERVERS[@]}"; do
+    per=${PER[$scenario.$server]}
+    vs_floor="-"
+    [ "$server" != floor ] && has_server floor && vs_floor=$(ratio "${PER[$scenario.floor]}" "$per")
+    peer=$(peer_of "$server")
+    vs_peer="-"
+    [ -n "$peer" ] && vs_peer=$(ratio "${PER[$scenario.$peer]}" "$per")
+    printf '| %-9s | %-10s | %14s | %8s | %8s |\n' "$scenario" "$server" "$per" "$vs_floor" "$vs_peer"
+  done
+done
+echo "(flash: Ir per round trip, POST /flash + GET /)"
+
+if [ -n "$PROFILE_KEEP" ]; then
+  echo
+  echo "callgrind files of the measured windows in $PROFILE_KEEP; for example:"
+  for f in "$PROFILE_KEEP"/*.callgrind*; do
+    echo "  callgrind_annotate --inclusive=yes $f | head -60"
+  done
+fi

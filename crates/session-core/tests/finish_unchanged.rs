@@ -1,0 +1,77 @@
+//! `RequestSessions::finish_unchanged`: true only when `finish` would write
+//! nothing, and then the sessions end as `finish` ends them.
+
+use http::StatusCode;
+use session_core::{RequestContext, SessionError, SessionManager};
+
+async fn logged_in(manager: &SessionManager, flash: bool) -> String {
+    let sessions = manager.request(RequestContext::new());
+    let session = sessions.session().await.expect("load");
+    session.set("user", "ada").expect("set");
+    if flash {
+        session.flash("success", "Saved!").expect("flash");
+    }
+    let cookies = sessions.finish(StatusCode::SEE_OTHER).await.expect("save");
+    cookies[0].stripped().to_string()
+}
+
+#[tokio::test]
+async fn only_a_request_with_nothing_to_write_ends_at_once() {
+    let manager = SessionManager::builder().build().expect("manager");
+    let plain = logged_in(&manager, false).await;
+    let flashed = logged_in(&manager, true).await;
+
+    let untouched = manager.request(RequestContext::from_cookie_header(&plain));
+    assert!(untouched.finish_unchanged(StatusCode::OK), "nothing loaded");
+
+    let read = manager.request(RequestContext::from_cookie_header(&plain));
+    assert!(read.session().await.expect("load").has("user"));
+    assert!(read.finish_unchanged(StatusCode::OK));
+    let late = read.loaded_default().expect("loaded").set("late", 1);
+    assert!(matches!(late, Err(SessionError::AlreadySaved { .. })));
+
+    // A 200 clears the flash: that is a write. A redirect keeps it: not one.
+    let shown = manager.request(RequestContext::from_cookie_header(&flashed));
+    assert!(shown.session().await.expect("load").has("success"));
+    assert!(!shown.finish_unchanged(StatusCode::OK));
+    assert!(
+        shown
+            .loaded_default()
+            .expect("loaded")
+            .set("still", "open")
+            .is_ok()
+    );
+    assert!(!shown.finish_unchanged(StatusCode::SEE_OTHER), "a change");
+    shown.finish(StatusCode::SEE_OTHER).await.expect("save");
+    let after = manager.request(RequestContext::from_cookie_header(&flashed));
+    assert!(after.session().await.expect("load").has("still"), "saved");
+
+    let redirected = manager.request(RequestContext::from_cookie_header(&flashed));
+    assert!(redirected.session().await.expect("load").has("success"));
+    assert!(redirected.finish_unchanged(StatusCode::SEE_OTHER));
+}
+
+#[tokio::test]
+async fn a_server_error_ends_at_once_and_saves_nothing() {
+    let manager = SessionManager::builder().build().expect("manager");
+    let cookie = logged_in(&manager, false).await;
+    let failed = manager.request(RequestContext::from_cookie_header(&cookie));
+    failed
+        .session()
+        .await
+        .expect("load")
+        .set("user", "mallory")
+        .expect("set");
+    assert!(failed.finish_unchanged(StatusCode::INTERNAL_SERVER_ERROR));
+    assert!(
+        failed
+            .finish(StatusCode::OK)
+            .await
+            .expect("ended")
+            .is_empty()
+    );
+
+    let next = manager.request(RequestContext::from_cookie_header(&cookie));
+    let user = next.session().await.expect("load").get_as::<String>("user");
+    assert_eq!(user.expect("text").as_deref(), Some("ada"));
+}
