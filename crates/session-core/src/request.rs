@@ -295,7 +295,9 @@ pub fn append_set_cookies<'a>(
     for cookie in cookies {
         // Names and values that drivers emit are cookie-safe tokens; a value
         // that is not a valid header is skipped rather than sent broken.
-        if let Ok(value) = http::HeaderValue::try_from(cookie.to_string()) {
+        if let Ok(value) =
+            http::HeaderValue::try_from(crate::cookie_settings::set_cookie_string(cookie))
+        {
             headers.append(SET_COOKIE, value);
         }
     }
