@@ -175,7 +175,7 @@ impl CookieDriver {
             return None;
         }
         // Sealed by us, so valid JSON unless the secret leaked; checked anyway.
-        let value = StoredValue::from_json(String::from_utf8(json.to_vec()).ok()?).ok()?;
+        let value = StoredValue::from_json_str(std::str::from_utf8(json).ok()?).ok()?;
         Some((value, expires_at, index > 0))
     }
 

@@ -57,6 +57,12 @@ impl StoredValue {
         StoredValue(Arc::from(raw.get()))
     }
 
+    /// [`from_json`](Self::from_json) for borrowed text (a decrypted cookie, say).
+    pub fn from_json_str(json: &str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str::<&RawValue>(json)?;
+        Ok(StoredValue(Arc::from(json)))
+    }
+
     /// The JSON text.
     pub fn as_json(&self) -> &str {
         &self.0
@@ -513,7 +519,14 @@ mod tests {
     fn invalid_json_text_is_refused() {
         for bad in ["", "{", "[1,]", "nul", "1 2", "\"unterminated"] {
             assert!(StoredValue::from_json(bad.to_owned()).is_err(), "{bad:?}");
+            assert!(StoredValue::from_json_str(bad).is_err(), "{bad:?}");
         }
+        assert_eq!(
+            StoredValue::from_json_str(" [1, 2] ")
+                .map(|v| v.to_value())
+                .ok(),
+            Some(serde_json::json!([1, 2]))
+        );
     }
 
     #[test]
