@@ -1,10 +1,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
-use std::future::Future;
-use std::pin::pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::task::{Context, Waker};
 
 use cookie::Cookie;
 use http::StatusCode;
@@ -12,7 +9,7 @@ use parking_lot::Mutex;
 
 use crate::{
     ConfigError, CookieDriver, MemoryDriver, RequestContext, Session, SessionConfig, SessionDriver,
-    SessionError, clears_flash, saves_changes,
+    SessionError, saves_changes,
 };
 
 /// The configured drivers, by name, and which one is the default.
@@ -311,30 +308,18 @@ impl RequestSessions {
     /// # Ok(()) }
     /// ```
     pub fn finish_unchanged(&self, status: StatusCode) -> bool {
+        if saves_changes(status) && self.inner.driver_asked_to_save.load(Ordering::Relaxed) {
+            return false;
+        }
+        // Each session is checked and closed under its own lock, so a write
+        // from another task either lands before (and is saved by `finish`)
+        // or after (and is refused as `AlreadySaved`), never in between.
+        // Sessions closed here before one that has changes had nothing to
+        // save; `finish` passes over them.
         let loaded = self.inner.loaded.lock();
-        if saves_changes(status) {
-            let clears = clears_flash(status);
-            let writes = self.inner.driver_asked_to_save.load(Ordering::Relaxed)
-                || loaded.iter().any(|(_, session)| {
-                    session.is_modified()
-                        || (clears && session.with_data(|_, flash| !flash.is_empty()))
-                });
-            if writes {
-                return false;
-            }
-        }
-        let mut cx = Context::from_waker(Waker::noop());
-        for (_, session) in loaded.iter() {
-            // With a status that saves nothing, `Session::finish` marks the
-            // session saved and returns before it reaches the driver.
-            let end = pin!(session.finish(&self.inner.request, StatusCode::INTERNAL_SERVER_ERROR));
-            let ended = end.poll(&mut cx).is_ready();
-            debug_assert!(
-                ended,
-                "Session::finish waited for a status that saves nothing"
-            );
-        }
-        true
+        loaded
+            .iter()
+            .all(|(_, session)| session.close_if_unchanged(status))
     }
 }
 

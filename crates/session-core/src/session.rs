@@ -259,6 +259,21 @@ impl Session {
         !self.inner.lock().changes.is_empty()
     }
 
+    /// Ends the session now, without the driver, when a response with
+    /// `status` leaves it nothing to save; returns false (and changes
+    /// nothing) otherwise. The check and the close happen under one lock.
+    pub(crate) fn close_if_unchanged(&self, status: StatusCode) -> bool {
+        let mut inner = self.inner.lock();
+        if !inner.saved && saves_changes(status) {
+            let clears = clears_flash(status) && !inner.keep && !inner.data.flash.is_empty();
+            if clears || inner.needs_save || !inner.changes.is_empty() {
+                return false;
+            }
+        }
+        inner.saved = true;
+        true
+    }
+
     /// Applies the flash rule for `status`, hands the changes to the driver
     /// and returns the cookies to set. Only the first call saves.
     pub(crate) async fn finish(

@@ -75,3 +75,18 @@ async fn a_server_error_ends_at_once_and_saves_nothing() {
     let user = next.session().await.expect("load").get_as::<String>("user");
     assert_eq!(user.expect("text").as_deref(), Some("ada"));
 }
+
+/// `keep()` carries the flash through a 200: nothing to write, and the flash
+/// is still there for the next request.
+#[tokio::test]
+async fn a_kept_flash_is_not_a_write() {
+    let manager = SessionManager::builder().build().expect("manager");
+    let flashed = logged_in(&manager, true).await;
+    let kept = manager.request(RequestContext::from_cookie_header(&flashed));
+    let session = kept.session().await.expect("load");
+    assert!(session.has("success"));
+    session.keep();
+    assert!(kept.finish_unchanged(StatusCode::OK));
+    let next = manager.request(RequestContext::from_cookie_header(&flashed));
+    assert!(next.session().await.expect("load").has("success"), "kept");
+}
