@@ -98,7 +98,7 @@ async fn login(
     }
     let session = sessions.0.session().await?;
     session.set("user", json!({"name": name}))?;
-    session.regenerate();
+    session.regenerate()?;
     Ok(Redirect::see_other("/dashboard").flash("success", format!("Welcome back, {name}!")))
 }
 
@@ -118,6 +118,6 @@ async fn flash(Form(form): Form<HashMap<String, String>>) -> Response {
 }
 
 async fn logout(sessions: Sessions) -> Result<Redirect, SessionRejection> {
-    sessions.0.session().await?.invalidate();
+    sessions.0.session().await?.invalidate()?;
     Ok(Redirect::see_other("/").flash("warning", "You have been logged out."))
 }

@@ -57,7 +57,7 @@ async fn route(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallib
         }
         (&Method::GET, "/all") => text(StatusCode::OK, &session.all().to_string()),
         (&Method::POST, "/invalidate") => {
-            session.invalidate();
+            session.invalidate().expect("open");
             text(StatusCode::OK, "ok")
         }
         _ => text(StatusCode::NOT_FOUND, "not found"),

@@ -260,7 +260,7 @@ async fn login(req: Request<Incoming>) -> Response<Full<Bytes>> {
     let result = async {
         let session = sessions.session().await?;
         session.set("user", json!({"name": name}))?;
-        session.regenerate();
+        session.regenerate()?;
         Ok::<_, session_core::SessionError>(())
     }
     .await;
@@ -296,12 +296,16 @@ async fn flash(req: Request<Incoming>) -> Response<Full<Bytes>> {
 
 async fn logout(req: Request<Incoming>) -> Response<Full<Bytes>> {
     match sessions(&req).session().await {
-        Ok(session) => {
-            session.invalidate();
-            Redirect::see_other("/")
+        Ok(session) => match session.invalidate() {
+            Ok(()) => Redirect::see_other("/")
                 .flash("warning", "You have been logged out.")
-                .into_response()
-        }
+                .into_response(),
+            // Only after the response was finished, which cannot happen here.
+            Err(_) => text(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "500 Internal Server Error\n",
+            ),
+        },
         Err(_) => text(
             StatusCode::SERVICE_UNAVAILABLE,
             "503 Service Unavailable: the session store is unavailable\n",

@@ -224,20 +224,20 @@ fn cookie_request(control: u8, context: RequestContext) {
         2 => session.flash("fuzz", "a flash").expect("a small value"),
         3 => {
             if let Some(key) = &first_key {
-                assert!(session.delete(key));
+                assert!(session.delete(key).expect("open"));
             }
         }
         4 => {
             if let Some(key) = &first_key {
                 assert_eq!(
-                    session.pull(key),
+                    session.pull(key).expect("open"),
                     loaded.get(key).map(StoredValue::to_value)
                 );
             }
         }
-        5 => session.reset(),
-        6 => session.keep(),
-        _ => session.regenerate(),
+        5 => session.reset().expect("open"),
+        6 => session.keep().expect("open"),
+        _ => session.regenerate().expect("open"),
     }
     check_reads(&session);
 
@@ -429,7 +429,7 @@ fn round_trip(manager: &SessionManager, data: &SessionData) {
         parsed_view(&accepted),
         "a 200 OK left flash data"
     );
-    session.invalidate();
+    session.invalidate().expect("open");
     jar.apply(&block_on(sessions.finish(StatusCode::SEE_OTHER)).expect("save"));
     assert!(
         jar.0.is_empty(),

@@ -179,14 +179,19 @@ impl Session {
     }
 
     /// Removes `key` from the session and flash data; true if it was there.
-    pub fn delete(&self, key: &str) -> bool {
-        self.pull(key).is_some()
+    ///
+    /// Like every call that changes the session, it errors after the
+    /// session was saved ([`SessionError::AlreadySaved`]) instead of making a
+    /// change that would never be stored.
+    pub fn delete(&self, key: &str) -> Result<bool, SessionError> {
+        self.pull(key).map(|value| value.is_some())
     }
 
     /// Removes `key` from the session and flash data and returns what
     /// [`get`](Self::get) would have returned.
-    pub fn pull(&self, key: &str) -> Option<Value> {
+    pub fn pull(&self, key: &str) -> Result<Option<Value>, SessionError> {
         let mut inner = self.inner.lock();
+        inner.check_open()?;
         let Inner { data, changes, .. } = &mut *inner;
         let mut found = None;
         // Flash first: that is the value `get` shows.
@@ -197,51 +202,69 @@ impl Session {
                 found = found.or(value);
             }
         }
-        found.map(|value| value.to_value())
+        Ok(found.map(|value| value.to_value()))
     }
 
     /// Clears all session and flash data.
-    pub fn reset(&self) {
+    pub fn reset(&self) -> Result<(), SessionError> {
         let mut inner = self.inner.lock();
+        inner.check_open()?;
         inner.data = Arc::default();
         inner.changes.clear_session = true;
         inner.changes.clear_flash = true;
         inner.changes.session.clear();
         inner.changes.flash.clear();
+        Ok(())
     }
 
     /// Clears the flash data only (Masonite's `reset(flash_only=True)`).
-    pub fn reset_flash(&self) {
+    pub fn reset_flash(&self) -> Result<(), SessionError> {
         let mut inner = self.inner.lock();
+        inner.check_open()?;
         if !inner.data.flash.is_empty() {
             Arc::make_mut(&mut inner.data).flash.clear();
         }
         inner.changes.clear_flash = true;
         inner.changes.flash.clear();
+        Ok(())
     }
 
     /// Carries the current flash through one more clearing: a 200 OK
     /// response to this request leaves it in place for the next.
-    pub fn keep(&self) {
-        self.inner.lock().keep = true;
+    pub fn keep(&self) -> Result<(), SessionError> {
+        let mut inner = self.inner.lock();
+        inner.check_open()?;
+        inner.keep = true;
+        Ok(())
     }
 
     /// The same as [`keep`](Self::keep) (Laravel's name for it).
-    pub fn reflash(&self) {
-        self.keep();
+    pub fn reflash(&self) -> Result<(), SessionError> {
+        self.keep()
     }
 
     /// Gives the session a new id and keeps its data; the old id stops
     /// working. Call it when a user logs in: it defeats session fixation.
     /// Drivers without ids (the cookie driver) have nothing to change.
-    pub fn regenerate(&self) {
-        self.inner.lock().changes.regenerate = true;
+    pub fn regenerate(&self) -> Result<(), SessionError> {
+        let mut inner = self.inner.lock();
+        inner.check_open()?;
+        inner.changes.regenerate = true;
+        Ok(())
     }
 
     /// [`reset`](Self::reset) and [`regenerate`](Self::regenerate): call it on logout.
-    pub fn invalidate(&self) {
-        self.reset();
-        self.regenerate();
+    pub fn invalidate(&self) -> Result<(), SessionError> {
+        let mut inner = self.inner.lock();
+        inner.check_open()?;
+        inner.data = Arc::default();
+        inner.changes = Changes {
+            clear_session: true,
+            clear_flash: true,
+            regenerate: true,
+            ..Changes::default()
+        };
+        Ok(())
     }
 
     /// The id the session was loaded under, if it has one.

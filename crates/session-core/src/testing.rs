@@ -253,10 +253,12 @@ pub mod suite {
         b.request(SEE_OTHER, |s| s.flash("note", 1).expect("flash"))
             .await
             .expect("request");
-        b.request(OK, |s| s.keep()).await.expect("request");
+        b.request(OK, |s| s.keep().expect("open"))
+            .await
+            .expect("request");
         b.request(OK, |s| {
             assert_eq!(s.get("note"), Some(json!(1)), "kept through the first 200");
-            s.reflash();
+            s.reflash().expect("open");
         })
         .await
         .expect("request");
@@ -280,7 +282,13 @@ pub mod suite {
         .await
         .expect("request");
         let (deleted, missing, pulled) = b
-            .request(SEE_OTHER, |s| (s.delete("a"), s.delete("zzz"), s.pull("b")))
+            .request(SEE_OTHER, |s| {
+                (
+                    s.delete("a").expect("open"),
+                    s.delete("zzz").expect("open"),
+                    s.pull("b").expect("open"),
+                )
+            })
             .await
             .expect("request");
         assert!(deleted);
@@ -297,13 +305,13 @@ pub mod suite {
             s.flash("f", 2).expect("flash");
         };
         b.request(SEE_OTHER, fill).await.expect("request");
-        b.request(SEE_OTHER, |s| s.reset_flash())
+        b.request(SEE_OTHER, |s| s.reset_flash().expect("open"))
             .await
             .expect("request");
         assert_eq!(b.view().await.expect("view"), json!({"a": 1}));
         b.request(SEE_OTHER, fill).await.expect("request");
         b.request(SEE_OTHER, |s| {
-            s.reset();
+            s.reset().expect("open");
             assert_eq!(s.all(), json!({}));
             s.set("after", true).expect("set after reset");
         })
@@ -322,7 +330,7 @@ pub mod suite {
         let before = b.clone();
         let old_id = b
             .request(SEE_OTHER, |s| {
-                s.regenerate();
+                s.regenerate().expect("open");
                 s.flash("success", "hi").expect("flash");
                 s.id()
             })
@@ -343,7 +351,7 @@ pub mod suite {
             json!({"user": "ada", "success": "hi"})
         );
         b.request(SEE_OTHER, |s| {
-            s.invalidate();
+            s.invalidate().expect("open");
             s.flash("warning", "bye").expect("flash");
         })
         .await
@@ -412,7 +420,7 @@ pub mod suite {
         let session = racing.session().await.expect("load");
         session.set("last_seen", 1).expect("set");
         b.request(SEE_OTHER, |s| {
-            s.invalidate();
+            s.invalidate().expect("open");
             s.flash("warning", "bye").expect("flash");
         })
         .await
@@ -448,7 +456,7 @@ pub mod suite {
             .set("theme", "dark")
             .expect("set");
         b.request(SEE_OTHER, |s| {
-            s.regenerate();
+            s.regenerate().expect("open");
             s.set("user", "ada").expect("set");
         })
         .await
@@ -663,31 +671,31 @@ pub mod model {
                             }
                             Op::Delete(k) => {
                                 let expected = model.get(k).is_some();
-                                assert_eq!(session.delete(k), expected, "{context}");
+                                assert_eq!(session.delete(k).expect("open"), expected, "{context}");
                                 model.session.remove(k);
                                 model.flash.remove(k);
                             }
                             Op::Pull(k) => {
                                 let expected = model.get(k).cloned();
-                                assert_eq!(session.pull(k), expected, "{context}");
+                                assert_eq!(session.pull(k).expect("open"), expected, "{context}");
                                 model.session.remove(k);
                                 model.flash.remove(k);
                             }
                             Op::Reset => {
-                                session.reset();
+                                session.reset().expect("open");
                                 model = Model::default();
                             }
                             Op::ResetFlash => {
-                                session.reset_flash();
+                                session.reset_flash().expect("open");
                                 model.flash.clear();
                             }
                             Op::Keep => {
-                                session.keep();
+                                session.keep().expect("open");
                                 keep = true;
                             }
-                            Op::Regenerate => session.regenerate(),
+                            Op::Regenerate => session.regenerate().expect("open"),
                             Op::Invalidate => {
-                                session.invalidate();
+                                session.invalidate().expect("open");
                                 model = Model::default();
                             }
                         }

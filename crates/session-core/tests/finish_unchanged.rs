@@ -85,8 +85,46 @@ async fn a_kept_flash_is_not_a_write() {
     let kept = manager.request(RequestContext::from_cookie_header(&flashed));
     let session = kept.session().await.expect("load");
     assert!(session.has("success"));
-    session.keep();
+    session.keep().expect("open");
     assert!(kept.finish_unchanged(StatusCode::OK));
     let next = manager.request(RequestContext::from_cookie_header(&flashed));
     assert!(next.session().await.expect("load").has("success"), "kept");
+}
+
+/// After the response is finished, every call that would change the session
+/// says so instead of making a change that would never be stored.
+#[tokio::test]
+async fn every_change_after_the_save_is_refused_and_nothing_moves() {
+    let manager = SessionManager::builder().build().expect("manager");
+    let cookie = logged_in(&manager, true).await;
+    let sessions = manager.request(RequestContext::from_cookie_header(&cookie));
+    let session = sessions.session().await.expect("load");
+    sessions.finish(StatusCode::SEE_OTHER).await.expect("save");
+
+    let refused = |result: Result<(), SessionError>, call: &str| {
+        assert!(
+            matches!(result, Err(SessionError::AlreadySaved { .. })),
+            "{call} after the save: {result:?}"
+        );
+    };
+    refused(session.set("k", 1), "set");
+    refused(session.flash("k", 1), "flash");
+    refused(session.delete("user").map(drop), "delete");
+    refused(session.pull("user").map(drop), "pull");
+    refused(session.reset(), "reset");
+    refused(session.reset_flash(), "reset_flash");
+    refused(session.keep(), "keep");
+    refused(session.reflash(), "reflash");
+    refused(session.regenerate(), "regenerate");
+    refused(session.invalidate(), "invalidate");
+    // Reads still work, and show the session as it was saved.
+    assert!(session.has("user"));
+
+    let next = manager.request(RequestContext::from_cookie_header(&cookie));
+    let stored = next.session().await.expect("load");
+    assert_eq!(
+        stored.get_as::<String>("user").expect("text").as_deref(),
+        Some("ada")
+    );
+    assert!(stored.has("success"), "the flash is still there");
 }

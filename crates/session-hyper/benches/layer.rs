@@ -69,7 +69,7 @@ async fn with_sessions(req: Request<String>) -> Result<Response<String>, Session
         (&Method::POST, "/login") => {
             let session = sessions(&req).session().await?;
             session.set("user", &*USER)?;
-            session.regenerate();
+            session.regenerate().expect("open");
             Ok(Redirect::see_other("/dashboard").into_response())
         }
         (&Method::POST, "/flash") => Ok(Redirect::see_other("/")

@@ -199,7 +199,8 @@ impl<F: Future> fmt::Debug for ResponseFuture<F> {
 /// A `HEAD` response shows no page, so it keeps the flash.
 fn keep_flash(sessions: &RequestSessions) {
     for session in sessions.loaded_sessions() {
-        session.keep();
+        // Already ended (a 5xx, say): nothing to keep.
+        let _ = session.keep();
     }
 }
 

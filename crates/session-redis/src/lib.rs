@@ -19,7 +19,7 @@
 //! let sessions = manager.request(RequestContext::new());
 //! let session = sessions.session().await?;
 //! session.set("user", session_core::serde_json::json!({"name": "Ada"}))?;
-//! session.regenerate();
+//! session.regenerate()?;
 //! session.flash("success", "Welcome back, Ada!")?;
 //! let cookies = sessions.finish(StatusCode::SEE_OTHER).await?;
 //! let cookie = cookies[0].stripped().to_string(); // "redis_session_id=..."

@@ -177,7 +177,7 @@ async fn the_driver_on_a_three_master_cluster() {
         .expect("request");
         let old = driver.session_key(&id_of(&b));
         owners[cluster.owner(&old)] += 1;
-        b.request(StatusCode::SEE_OTHER, |s| s.regenerate())
+        b.request(StatusCode::SEE_OTHER, |s| s.regenerate().expect("open"))
             .await
             .expect("regenerate");
         let new = driver.session_key(&id_of(&b));

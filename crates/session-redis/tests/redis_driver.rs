@@ -69,8 +69,8 @@ async fn one_round_trip_to_load_one_to_save_none_without_changes() {
     let before = driver.round_trips();
     b.request(OK, |s| {
         s.set("theme", "light").expect("set");
-        s.delete("user");
-        s.regenerate();
+        s.delete("user").expect("open");
+        s.regenerate().expect("open");
     })
     .await
     .expect("request");
@@ -166,7 +166,7 @@ async fn regenerate_moves_the_hash_and_kills_the_old_id() {
     let old = id_of(&b);
     let stale = b.clone();
     b.request(SEE_OTHER, |s| {
-        s.regenerate();
+        s.regenerate().expect("open");
         s.set("role", "admin").expect("set");
     })
     .await
@@ -276,7 +276,7 @@ async fn reset_clears_atomically_and_later_writes_stay() {
         .expect("set");
     other.finish(SEE_OTHER).await.expect("save");
     let session = resetting.session().await.expect("loaded");
-    session.reset();
+    session.reset().expect("open");
     session.set("after", true).expect("set");
     resetting.finish(SEE_OTHER).await.expect("save");
     later
@@ -302,7 +302,9 @@ async fn emptied_session_deletes_its_key_and_cookie() {
         .await
         .expect("request");
     let key = driver.session_key(&id_of(&b));
-    b.request(OK, |s| s.delete("a")).await.expect("request");
+    b.request(OK, |s| s.delete("a").expect("open"))
+        .await
+        .expect("request");
     assert!(b.cookies().is_empty(), "the id cookie is removed");
     assert_eq!(
         hash(&key),
