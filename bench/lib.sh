@@ -239,3 +239,13 @@ field() {
 median() { awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 total() { awk '{ s += $1 } END { print s + 0 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b == 0) print "-"; else printf "%.2fx", a / b }'; }
+
+# peer_of SERVER: the peer ours is compared with (none for the floor or a
+# peer that is not running).
+peer_of() {
+  case $1 in
+    memory | cookie) has_server peer && echo peer ;;
+    redis) has_server peer-redis && echo peer-redis ;;
+  esac
+  return 0
+}

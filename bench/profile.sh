@@ -246,14 +246,6 @@ for scenario in "${SCENARIOS[@]}"; do
   done
 done
 
-peer_of() {
-  case $1 in
-    memory | cookie) has_server peer && echo peer ;;
-    redis) has_server peer-redis && echo peer-redis ;;
-  esac
-  return 0
-}
-
 echo
 echo "command:   $COMMAND"
 echo "git $GIT${DIRTY:+, uncommitted: $DIRTY}; $(valgrind --version), $(curl --version | head -1 | awk '{ print $1, $2 }')"

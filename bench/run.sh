@@ -160,14 +160,6 @@ for server in "${SERVERS[@]}"; do
   HWM[$server]=$(awk '/^VmHWM:/ { printf "%.0f", $2 / 1024 }' "/proc/${PID[$server]}/status")
 done
 
-peer_of() {
-  case $1 in
-    memory | cookie) has_server peer && echo peer ;;
-    redis) has_server peer-redis && echo peer-redis ;;
-  esac
-  return 0
-}
-
 declare -A RPS
 for scenario in "${SCENARIOS[@]}"; do
   for server in "${SERVERS[@]}"; do

@@ -104,6 +104,14 @@ struct Client {
 }
 
 impl Client {
+    /// A client without cookies of the demo app over `manager`.
+    fn new(manager: SessionManager) -> Self {
+        Client {
+            app: service(manager),
+            cookie: None,
+        }
+    }
+
     async fn send(&mut self, method: Method, path: &str) -> Response<String> {
         let mut req = Request::builder().method(method).uri(path);
         if let Some(cookie) = &self.cookie {
@@ -136,10 +144,7 @@ fn set_cookies(headers: &HeaderMap) -> Vec<String> {
 #[tokio::test]
 async fn flash_redirect_then_shown_once() {
     let driver = Arc::new(Instrumented::default());
-    let mut client = Client {
-        app: service(manager(driver)),
-        cookie: None,
-    };
+    let mut client = Client::new(manager(driver));
     let res = client.send(Method::POST, "/flash").await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(res.headers()[header::LOCATION], "/");
@@ -164,10 +169,7 @@ async fn flash_redirect_then_shown_once() {
 
 #[tokio::test]
 async fn head_keeps_the_flash() {
-    let mut client = Client {
-        app: service(manager(Arc::default())),
-        cookie: None,
-    };
+    let mut client = Client::new(manager(Arc::default()));
     client.send(Method::POST, "/flash").await;
     assert_eq!(
         client.send(Method::HEAD, "/").await.status(),
@@ -181,10 +183,7 @@ async fn head_keeps_the_flash() {
 
 #[tokio::test]
 async fn the_handlers_own_set_cookie_is_kept() {
-    let mut client = Client {
-        app: service(manager(Arc::default())),
-        cookie: None,
-    };
+    let mut client = Client::new(manager(Arc::default()));
     let res = client.send(Method::GET, "/own-cookie").await;
     let cookies = set_cookies(res.headers());
     assert_eq!(cookies.len(), 2, "{cookies:?}");
@@ -195,10 +194,7 @@ async fn the_handlers_own_set_cookie_is_kept() {
 #[tokio::test]
 async fn a_request_that_touches_no_session_loads_nothing_and_sets_no_cookie() {
     let driver = Arc::new(Instrumented::default());
-    let mut client = Client {
-        app: service(manager(driver.clone())),
-        cookie: None,
-    };
+    let mut client = Client::new(manager(driver.clone()));
     client.send(Method::POST, "/set").await;
     let (loads, saves) = (
         driver.loads.load(Ordering::SeqCst),
@@ -217,10 +213,7 @@ async fn a_request_that_touches_no_session_loads_nothing_and_sets_no_cookie() {
 #[tokio::test]
 async fn a_5xx_or_a_panic_saves_nothing() {
     let driver = Arc::new(Instrumented::default());
-    let mut client = Client {
-        app: service(manager(driver.clone())),
-        cookie: None,
-    };
+    let mut client = Client::new(manager(driver.clone()));
     client.send(Method::POST, "/set").await;
     let saves = driver.saves.load(Ordering::SeqCst);
 
@@ -253,10 +246,7 @@ async fn a_5xx_or_a_panic_saves_nothing() {
 #[tokio::test]
 async fn a_failed_save_is_a_503_not_a_silent_loss() {
     let driver = Arc::new(Instrumented::default());
-    let mut client = Client {
-        app: service(manager(driver.clone())),
-        cookie: None,
-    };
+    let mut client = Client::new(manager(driver.clone()));
     driver.fail_saves.store(true, Ordering::SeqCst);
     let res = client.send(Method::POST, "/set").await;
     assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
@@ -376,10 +366,7 @@ fn poll_once<F: std::future::Future>(future: std::pin::Pin<&mut F>) -> std::task
 #[tokio::test]
 async fn a_request_that_saves_nothing_ends_in_the_handlers_last_poll() {
     let driver = Arc::new(Instrumented::default());
-    let mut client = Client {
-        app: service(manager(driver.clone())),
-        cookie: None,
-    };
+    let mut client = Client::new(manager(driver.clone()));
     client.send(Method::POST, "/set").await;
     let saves = driver.saves.load(Ordering::SeqCst);
 
@@ -429,10 +416,7 @@ async fn a_save_that_waits_is_polled_to_its_end() {
         .driver("memory", Slow::default())
         .build()
         .expect("manager");
-    let mut client = Client {
-        app: service(manager),
-        cookie: None,
-    };
+    let mut client = Client::new(manager);
     let mut app = client.app.clone();
     let future = app.ready().await.expect("ready").call(
         Request::post("/flash")
