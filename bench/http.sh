@@ -50,12 +50,7 @@ echo "== building (release)"
 cargo build --release --example app --example floor
 BIN="$(cargo_target_dir)/release/examples"
 
-WORK=$(mktemp -d)
-cleanup() {
-  stop_servers
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+make_work_dir
 
 SERVERS=(floor memory cookie)
 assign_ports

@@ -249,3 +249,19 @@ peer_of() {
   esac
   return 0
 }
+
+# make_work_dir: a fresh temporary directory in WORK, removed when the
+# script ends (Ctrl-C and kill too), after the servers are stopped and the
+# Redis benchmark database is emptied if it was empty at the start.
+make_work_dir() {
+  WORK=$(mktemp -d)
+  trap bench_cleanup EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM HUP
+}
+
+bench_cleanup() {
+  stop_servers
+  redis_cleanup
+  rm -rf "$WORK"
+}

@@ -89,15 +89,7 @@ GIT=$(git rev-parse --short HEAD 2>/dev/null || echo '?')
 DIRTY=$(git status --short -- crates src examples templates bench/peers Cargo.toml Cargo.lock 2>/dev/null |
   awk '{ printf "%s%s", sep, $2; sep = " " }' || true)
 
-WORK=$(mktemp -d)
-cleanup() {
-  stop_servers
-  redis_cleanup
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM HUP
+make_work_dir
 
 assign_ports
 

@@ -82,13 +82,7 @@ BIN="$(cargo_target_dir)/release/examples"
 CARGO_TARGET_DIR="$PEERS_TARGET_DIR" cargo build --release --manifest-path bench/peers/Cargo.toml --bins
 PEER_BIN="$PEERS_TARGET_DIR/release"
 
-WORK=$(mktemp -d)
-cleanup() {
-  stop_servers
-  redis_cleanup
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+make_work_dir
 
 assign_ports
 
