@@ -194,3 +194,143 @@ async fn client_ip_keying_is_opt_in_and_trusts_only_configured_proxies() {
         "no address is an error, not a shared session"
     );
 }
+
+/// Runs `f` to completion on a runtime of this thread's own.
+fn block_on<T>(f: impl std::future::Future<Output = T>) -> T {
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime")
+        .block_on(f)
+}
+
+/// Two requests on one session, released together after each made its
+/// change: `a` and `b` run on two threads and return their `Set-Cookie`s.
+fn race(
+    manager: &Arc<SessionManager>,
+    cookie: &str,
+    a: impl FnOnce(&session_core::Session) + Send,
+    a_status: StatusCode,
+    b: impl FnOnce(&session_core::Session) + Send,
+    b_status: StatusCode,
+) -> (Vec<String>, Vec<String>) {
+    let barrier = std::sync::Barrier::new(2);
+    let run = |change: Box<dyn FnOnce(&session_core::Session) + Send + '_>, status| {
+        block_on(async {
+            let sessions = manager.request(RequestContext::from_cookie_header(cookie));
+            change(&sessions.session().await.expect("load"));
+            barrier.wait();
+            let set = sessions.finish(status).await.expect("save");
+            set.iter()
+                .map(|c| c.stripped().to_string())
+                .collect::<Vec<_>>()
+        })
+    };
+    std::thread::scope(|scope| {
+        let a = scope.spawn(|| run(Box::new(a), a_status));
+        let b = run(Box::new(b), b_status);
+        (a.join().expect("thread a"), b)
+    })
+}
+
+fn logged_in(manager: &SessionManager) -> String {
+    block_on(async {
+        let sessions = manager.request(RequestContext::new());
+        let session = sessions.session().await.expect("load");
+        session.set("user", "ada").expect("set");
+        let set = sessions.finish(StatusCode::OK).await.expect("save");
+        set[0].stripped().to_string()
+    })
+}
+
+/// A request still running when the user logs out must not log them back
+/// in: its save finds the session gone (ended), never neither — which would
+/// store its stale, logged-in view under a fresh id. Found by review: the
+/// old id's removal and its "ended" mark were two critical sections
+/// (about 1 run in 2 000 revived the session).
+#[test]
+fn a_write_racing_a_logout_never_revives_the_session() {
+    let manager = Arc::new(SessionManager::builder().build().expect("manager"));
+    for run in 0..3_000 {
+        let cookie = logged_in(&manager);
+        let (_, late) = race(
+            &manager,
+            &cookie,
+            |s| s.invalidate().expect("open"),
+            StatusCode::SEE_OTHER,
+            |s| s.set("cart", 1).expect("open"),
+            StatusCode::OK,
+        );
+        for set in late.iter().filter(|c| !c.ends_with('=')) {
+            let revived = block_on(async {
+                let sessions = manager.request(RequestContext::from_cookie_header(set));
+                sessions.session().await.expect("load").has("user")
+            });
+            assert!(
+                !revived,
+                "run {run}: the late request revived the session as {set}"
+            );
+        }
+    }
+}
+
+/// A write racing a login's regenerate ends up in the regenerated session,
+/// and the racing request gets no id of its own.
+#[test]
+fn a_write_racing_a_regenerate_follows_the_data() {
+    let manager = Arc::new(SessionManager::builder().build().expect("manager"));
+    for run in 0..3_000 {
+        let cookie = logged_in(&manager);
+        let (moved, late) = race(
+            &manager,
+            &cookie,
+            |s| s.regenerate().expect("open"),
+            StatusCode::SEE_OTHER,
+            |s| s.set("cart", 1).expect("open"),
+            StatusCode::OK,
+        );
+        assert!(late.is_empty(), "run {run}: the late request set {late:?}");
+        let new = moved.first().expect("regenerate sets the new id");
+        let all = block_on(async {
+            let sessions = manager.request(RequestContext::from_cookie_header(new));
+            sessions.session().await.expect("load").all()
+        });
+        assert_eq!(all, json!({"user": "ada", "cart": 1}), "run {run}");
+    }
+}
+
+/// IP keying: concurrent requests from one address each keep their write
+/// (found by review: the save removed the entry, changed it and put it
+/// back in two critical sections, so a request in between stored its own
+/// stale view over the others').
+#[test]
+fn ip_keyed_concurrent_writes_all_survive() {
+    let ip: IpAddr = "203.0.113.9".parse().expect("ip");
+    for run in 0..200 {
+        let driver = MemoryDriver::builder().key_by_client_ip(vec![]).build();
+        let manager = SessionManager::builder()
+            .driver("memory", driver)
+            .build()
+            .expect("manager");
+        let barrier = std::sync::Barrier::new(8);
+        std::thread::scope(|scope| {
+            for i in 0..8 {
+                let (manager, barrier) = (&manager, &barrier);
+                scope.spawn(move || {
+                    block_on(async {
+                        let sessions = manager.request(RequestContext::new().with_peer_ip(ip));
+                        let session = sessions.session().await.expect("load");
+                        session.set(&format!("k{i}"), i).expect("set");
+                        barrier.wait();
+                        sessions.finish(StatusCode::SEE_OTHER).await.expect("save");
+                    })
+                });
+            }
+        });
+        let all = block_on(async {
+            let sessions = manager.request(RequestContext::new().with_peer_ip(ip));
+            sessions.session().await.expect("load").all()
+        });
+        let kept = all.as_object().map_or(0, |m| m.len());
+        assert_eq!(kept, 8, "run {run}: {all}");
+    }
+}

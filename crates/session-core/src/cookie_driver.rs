@@ -382,6 +382,10 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn stored(value: serde_json::Value) -> StoredValue {
+        StoredValue::try_from(value).expect("a shallow value")
+    }
+
     fn driver_with(secret: &[u8], previous: &[&[u8]]) -> CookieDriver {
         let mut config = SessionConfig::default()
             .with_secret(secret)
@@ -398,7 +402,7 @@ mod tests {
     #[test]
     fn seal_then_open_round_trips_and_each_seal_differs() {
         let driver = driver_with(KEY_A, &[]);
-        let value = StoredValue::from(json!({"name": "Ada", "roles": ["admin"]}));
+        let value = stored(json!({"name": "Ada", "roles": ["admin"]}));
         let now = unix_now();
         let a = driver.seal("s_user", &value, now + 60).expect("seal");
         let b = driver.seal("s_user", &value, now + 60).expect("seal");
@@ -414,7 +418,7 @@ mod tests {
         let driver = driver_with(KEY_A, &[]);
         let now = unix_now();
         let sealed = driver
-            .seal("s_role", &StoredValue::from(json!("admin")), now + 60)
+            .seal("s_role", &stored(json!("admin")), now + 60)
             .expect("seal");
         assert!(driver.open("s_role", &sealed, now).is_some());
         assert_eq!(driver.open("s_user", &sealed, now), None);
@@ -426,7 +430,7 @@ mod tests {
         let driver = driver_with(KEY_A, &[]);
         let now = unix_now();
         let sealed = driver
-            .seal("s_user", &StoredValue::from(json!(1)), now - 1)
+            .seal("s_user", &stored(json!(1)), now - 1)
             .expect("seal");
         assert_eq!(driver.open("s_user", &sealed, now), None);
     }
@@ -436,13 +440,13 @@ mod tests {
         let now = unix_now();
         let old = driver_with(KEY_B, &[]);
         let sealed = old
-            .seal("s_user", &StoredValue::from(json!("x")), now + 60)
+            .seal("s_user", &stored(json!("x")), now + 60)
             .expect("seal");
         assert_eq!(driver_with(KEY_A, &[]).open("s_user", &sealed, now), None);
         let rotated = driver_with(KEY_A, &[KEY_B]);
         assert_eq!(
             rotated.open("s_user", &sealed, now),
-            Some((StoredValue::from(json!("x")), now + 60, true))
+            Some((stored(json!("x")), now + 60, true))
         );
     }
 
@@ -451,7 +455,7 @@ mod tests {
         let driver = driver_with(KEY_A, &[]);
         let now = unix_now();
         let sealed = driver
-            .seal("s_k", &StoredValue::from(json!(1)), now + 60)
+            .seal("s_k", &stored(json!(1)), now + 60)
             .expect("seal");
         let mut raw = URL_SAFE_NO_PAD.decode(&sealed).expect("b64");
         raw[0] = 2;
@@ -529,7 +533,7 @@ mod tests {
     fn predicted_cookie_length_is_exact() {
         let driver = driver_with(KEY_A, &[]);
         for n in 0..40 {
-            let value = StoredValue::from(json!("x".repeat(n)));
+            let value = stored(json!("x".repeat(n)));
             let json_len = value.as_json().len();
             let cookie = driver
                 .sealed_cookie(Bucket::Session, "s_k".into(), &value, unix_now())

@@ -43,24 +43,25 @@ impl StoredValue {
     /// `value` as JSON. Fails when `value` cannot be JSON (a map with
     /// non-string keys, say).
     pub fn from_serialize<T: Serialize + ?Sized>(value: &T) -> Result<Self, serde_json::Error> {
-        serde_json::value::to_raw_value(value).map(|raw| StoredValue::from_raw(&raw))
+        let raw = serde_json::value::to_raw_value(value)?;
+        // serde_json writes any depth; it reads back at most 128 levels.
+        StoredValue::from_json_str(raw.get())
     }
 
     /// Stored JSON text read back (from a cookie, a Redis field); fails
-    /// unless `json` is one valid JSON value.
+    /// unless `json` is one JSON value that reads back: numbers in range,
+    /// no lone surrogate escapes, at most 128 levels deep (serde_json's
+    /// limits). Whitespace around the value is dropped.
     pub fn from_json(json: String) -> Result<Self, serde_json::Error> {
-        serde_json::from_str::<&RawValue>(&json)?;
-        Ok(StoredValue(Arc::from(json)))
-    }
-
-    fn from_raw(raw: &RawValue) -> Self {
-        StoredValue(Arc::from(raw.get()))
+        StoredValue::from_json_str(&json)
     }
 
     /// [`from_json`](Self::from_json) for borrowed text (a decrypted cookie, say).
     pub fn from_json_str(json: &str) -> Result<Self, serde_json::Error> {
-        serde_json::from_str::<&RawValue>(json)?;
-        Ok(StoredValue(Arc::from(json)))
+        let mut reader = serde_json::Deserializer::from_str(json);
+        serde::de::DeserializeSeed::deserialize(Check, &mut reader)?;
+        reader.end()?;
+        Ok(StoredValue(Arc::from(json.trim_matches(JSON_WHITESPACE))))
     }
 
     /// The JSON text.
@@ -70,8 +71,8 @@ impl StoredValue {
 
     /// The value parsed.
     pub fn to_value(&self) -> Value {
-        // The text was validated (or written by serde_json) when this value
-        // was made, with the same parser settings: parsing cannot fail.
+        // Every constructor read the text through serde_json's parser with
+        // the same settings (`Check`), so parsing it again cannot fail.
         serde_json::from_str(self.as_json()).unwrap_or(Value::Null)
     }
 
@@ -81,19 +82,20 @@ impl StoredValue {
     }
 }
 
-impl From<&Value> for StoredValue {
-    fn from(value: &Value) -> Self {
-        // Serializing a `Value` cannot fail: its map keys are strings.
-        match serde_json::value::to_raw_value(value) {
-            Ok(raw) => StoredValue::from_raw(&raw),
-            Err(_) => StoredValue(Arc::from("null")),
-        }
+/// A value as stored; fails only for one nested deeper than serde_json
+/// reads back (128 levels).
+impl TryFrom<&Value> for StoredValue {
+    type Error = serde_json::Error;
+    fn try_from(value: &Value) -> Result<Self, Self::Error> {
+        StoredValue::from_serialize(value)
     }
 }
 
-impl From<Value> for StoredValue {
-    fn from(value: Value) -> Self {
-        StoredValue::from(&value)
+/// See `TryFrom<&Value>`.
+impl TryFrom<Value> for StoredValue {
+    type Error = serde_json::Error;
+    fn try_from(value: Value) -> Result<Self, Self::Error> {
+        StoredValue::from_serialize(&value)
     }
 }
 
@@ -125,10 +127,68 @@ impl Serialize for StoredValue {
 }
 
 /// Read from JSON text (`serde_json::from_str`/`from_slice`) only: the value's
-/// text is kept as it was.
+/// text is kept as it was, once it is checked to read back.
 impl<'de> Deserialize<'de> for StoredValue {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Box::<RawValue>::deserialize(deserializer).map(|raw| StoredValue::from_raw(&raw))
+        let raw = Box::<RawValue>::deserialize(deserializer)?;
+        // A deserializer other than serde_json's can hand over any text here.
+        StoredValue::from_json_str(raw.get()).map_err(serde::de::Error::custom)
+    }
+}
+
+/// JSON's whitespace (RFC 8259), the only characters around a value.
+const JSON_WHITESPACE: &[char] = &[' ', '\t', '\n', '\r'];
+
+/// Reads any JSON value through serde_json's parser and keeps nothing:
+/// what a `RawValue`'s scan lets pass (`1e400`, `"\ud800"`, 200 levels of
+/// nesting) and a real read refuses is refused here too.
+struct Check;
+
+impl<'de> serde::de::DeserializeSeed<'de> for Check {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(Check)
+    }
+}
+
+impl<'de> Visitor<'de> for Check {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_none<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(Check)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element_seed(Check)?.is_some() {}
+        Ok(())
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while map.next_key_seed(Check)?.is_some() {
+            map.next_value_seed(Check)?;
+        }
+        Ok(())
     }
 }
 
@@ -313,9 +373,11 @@ impl SessionData {
     }
 
     /// The data as compact JSON, `{"session":{..},"flash":{..}}` with empty
-    /// maps left out: what `serde_json::to_vec` would write, but the stored
-    /// texts are copied, not parsed and written again. For drivers that
-    /// store whole records; read it back with `serde_json::from_slice`.
+    /// maps left out: what `serde_json::to_vec` would write (for values
+    /// written through a `Session`, whose texts are serde_json's own), but
+    /// the stored texts are copied, not parsed and written again. For
+    /// drivers that store whole records; read it back with
+    /// `serde_json::from_slice`.
     pub fn to_json_vec(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(64);
         out.push(b'{');
@@ -440,7 +502,7 @@ mod tests {
     use serde_json::json;
 
     fn v(value: Value) -> StoredValue {
-        StoredValue::from(value)
+        StoredValue::try_from(value).expect("a shallow value")
     }
 
     #[test]
@@ -513,6 +575,47 @@ mod tests {
         // Repeated keys: the last wins, as serde_json's own maps do.
         let dup: ValueMap = serde_json::from_str(r#"{"k":1,"k":2}"#).expect("parses");
         assert_eq!(dup.get("k"), Some(&v(json!(2))));
+    }
+
+    #[test]
+    fn text_that_does_not_read_back_is_refused_everywhere() {
+        let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+        for bad in [
+            "1e400",
+            "-1e400",
+            "\"\\ud800\"",
+            "\"\\udc00x\"",
+            deep.as_str(),
+        ] {
+            assert!(StoredValue::from_json(bad.to_owned()).is_err(), "{bad:?}");
+            assert!(StoredValue::from_json_str(bad).is_err(), "{bad:?}");
+            let doc = format!("{{\"session\":{{\"k\":{bad}}}}}");
+            assert!(
+                serde_json::from_str::<SessionData>(&doc).is_err(),
+                "{doc:?}"
+            );
+        }
+        // serde_json writes what it cannot read back: 200 levels of nesting.
+        let mut nested = json!(1);
+        for _ in 0..200 {
+            nested = json!([nested]);
+        }
+        assert!(StoredValue::from_serialize(&nested).is_err());
+        // Another deserializer can hand any text to a RawValue: checked too.
+        let sneaky = serde::de::value::MapDeserializer::<_, serde::de::value::Error>::new(
+            [("$serde_json::private::RawValue", "}{ not json")].into_iter(),
+        );
+        assert!(StoredValue::deserialize(sneaky).is_err());
+        // 128 levels still read back.
+        let ok = format!("{}{}", "[".repeat(127), "]".repeat(127));
+        assert!(StoredValue::from_json_str(&ok).is_ok());
+    }
+
+    #[test]
+    fn whitespace_around_a_value_is_dropped() {
+        let value = StoredValue::from_json(" \n[1, 2]\t".to_owned()).expect("valid");
+        assert_eq!(value.as_json(), "[1, 2]");
+        assert_eq!(value.to_value(), json!([1, 2]));
     }
 
     #[test]

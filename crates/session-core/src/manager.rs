@@ -80,6 +80,7 @@ impl SessionManager {
                 request,
                 loaded: Mutex::new(Vec::new()),
                 driver_asked_to_save: AtomicBool::new(false),
+                finished: AtomicBool::new(false),
             }),
         }
     }
@@ -188,6 +189,9 @@ struct RequestInner {
     loaded: Mutex<Vec<(Arc<str>, Session)>>,
     /// A driver's `load` set [`Loaded::needs_save`](crate::Loaded::needs_save).
     driver_asked_to_save: AtomicBool,
+    /// `finish` (or a `finish_unchanged` that ended the request) ran: no
+    /// driver loads any more, set under the `loaded` lock.
+    finished: AtomicBool,
 }
 
 impl RequestSessions {
@@ -204,6 +208,14 @@ impl RequestSessions {
             return Ok(session);
         }
         let (shared_name, driver) = self.inner.manager.lookup(name)?.clone();
+        // A session first asked for after the request ended would never be
+        // saved: refuse it rather than let its writes vanish.
+        let ended = || SessionError::AlreadySaved {
+            driver: name.to_owned(),
+        };
+        if self.inner.finished.load(Ordering::Acquire) {
+            return Err(ended());
+        }
         let loaded = driver.load(&self.inner.request).await?;
         if loaded.needs_save {
             self.inner
@@ -211,6 +223,9 @@ impl RequestSessions {
                 .store(true, Ordering::Relaxed);
         }
         let mut sessions = self.inner.loaded.lock();
+        if self.inner.finished.load(Ordering::Acquire) {
+            return Err(ended());
+        }
         // Two concurrent first uses in one request: the first one loaded wins.
         if let Some((_, session)) = sessions.iter().find(|(n, _)| &**n == name) {
             return Ok(session.clone());
@@ -262,7 +277,11 @@ impl RequestSessions {
     /// returned, and the response should then not claim success (the HTTP
     /// layer answers 503).
     pub async fn finish(&self, status: StatusCode) -> Result<Vec<Cookie<'static>>, SessionError> {
-        let sessions = self.loaded_sessions();
+        let sessions: Vec<Session> = {
+            let loaded = self.inner.loaded.lock();
+            self.inner.finished.store(true, Ordering::Release);
+            loaded.iter().map(|(_, session)| session.clone()).collect()
+        };
         let mut cookies = Vec::new();
         let mut first_error = None;
         for session in sessions {
@@ -317,9 +336,13 @@ impl RequestSessions {
         // Sessions closed here before one that has changes had nothing to
         // save; `finish` passes over them.
         let loaded = self.inner.loaded.lock();
-        loaded
+        let ended = loaded
             .iter()
-            .all(|(_, session)| session.close_if_unchanged(status))
+            .all(|(_, session)| session.close_if_unchanged(status));
+        if ended {
+            self.inner.finished.store(true, Ordering::Release);
+        }
+        ended
     }
 }
 

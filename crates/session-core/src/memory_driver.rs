@@ -177,7 +177,7 @@ impl MemoryDriver {
     fn shard(&self, id: &SessionId) -> &Mutex<Shard> {
         // The hash uses the first bytes; the shard comes from the last ones so
         // the two stay independent.
-        &self.shards[usize::from(id.as_bytes()[SESSION_ID_BYTES - 1]) % self.shards.len()]
+        &self.shards[self.shard_index(id)]
     }
 
     fn expired(&self, entry: &Entry, now: u64) -> bool {
@@ -190,9 +190,37 @@ impl MemoryDriver {
         shard.last_sweep_ms = now;
     }
 
-    /// Records that `id` ended and its data, if any, went to `to`.
-    fn record_moved(&self, id: SessionId, to: Option<SessionId>, now: u64) {
-        let mut shard = self.shard(&id).lock();
+    fn shard_index(&self, id: &SessionId) -> usize {
+        usize::from(id.as_bytes()[SESSION_ID_BYTES - 1]) % self.shards.len()
+    }
+
+    /// Runs `f` with the shards of `first` and `second` locked (in index
+    /// order, so two such calls cannot deadlock); `None` when both ids live
+    /// in the same shard, which `f` then gets once.
+    fn with_two_shards<R>(
+        &self,
+        first: &SessionId,
+        second: &SessionId,
+        f: impl FnOnce(&mut Shard, Option<&mut Shard>) -> R,
+    ) -> R {
+        let (i, j) = (self.shard_index(first), self.shard_index(second));
+        if i == j {
+            return f(&mut self.shards[i].lock(), None);
+        }
+        let (mut a, mut b) = if i < j {
+            let a = self.shards[i].lock();
+            (a, self.shards[j].lock())
+        } else {
+            let b = self.shards[j].lock();
+            (self.shards[i].lock(), b)
+        };
+        f(&mut a, Some(&mut b))
+    }
+
+    /// Records, in `id`'s shard (locked by the caller, in the same critical
+    /// section that removed the entry), that `id` ended and its data, if
+    /// any, went to `to`.
+    fn record_moved(&self, shard: &mut Shard, id: SessionId, to: Option<SessionId>, now: u64) {
         if shard.moved.len() >= self.shard_capacity {
             shard.moved.retain(|_, moved| moved.until_ms > now);
         }
@@ -203,9 +231,9 @@ impl MemoryDriver {
     }
 
     /// Where the data of an ended `id` went: `None` if `id` did not end
-    /// (it is live, or unknown), `Some(None)` if the session ended.
-    fn moved_to(&self, id: &SessionId, now: u64) -> Option<Option<SessionId>> {
-        let shard = self.shard(id).lock();
+    /// (it is live, or unknown), `Some(None)` if the session ended. `shard`
+    /// is `id`'s, locked by the caller.
+    fn moved_to(shard: &Shard, id: &SessionId, now: u64) -> Option<Option<SessionId>> {
         if shard.map.contains_key(id) {
             return None;
         }
@@ -275,15 +303,20 @@ impl MemoryDriver {
     }
 
     fn insert(&self, id: SessionId, data: Arc<SessionData>, now: u64) {
+        self.insert_locked(&mut self.shard(&id).lock(), id, data, now);
+    }
+
+    /// Stores a new entry in `shard` (`id`'s, locked by the caller), making
+    /// room first when the shard is full.
+    fn insert_locked(&self, shard: &mut Shard, id: SessionId, data: Arc<SessionData>, now: u64) {
         let entry = Entry {
             data,
             touched_ms: now,
         };
-        let mut shard = self.shard(&id).lock();
         if shard.map.len() >= self.shard_capacity
             || now.saturating_sub(shard.last_sweep_ms) >= self.sweep_every_ms
         {
-            self.sweep(&mut shard, now);
+            self.sweep(shard, now);
         }
         if shard.map.len() >= self.shard_capacity {
             // Finding the least recently used takes a scan of the shard, so
@@ -351,31 +384,36 @@ impl SessionDriver for MemoryDriver {
             let Some(id) = self.request_id(save.request)? else {
                 return Ok(Vec::new());
             };
+            // Read, change and store back under one lock: two requests from
+            // one address both keep their writes.
             let mut shard = self.shard(&id).lock();
-            let existing = shard.map.remove(&id).filter(|e| !self.expired(e, now));
-            let data = match existing {
-                Some(mut entry) => {
-                    save.changes.apply_to(Arc::make_mut(&mut entry.data));
-                    entry.data
+            if shard.map.get(&id).is_some_and(|e| self.expired(e, now)) {
+                shard.map.remove(&id);
+            }
+            if let Some(entry) = shard.map.get_mut(&id) {
+                save.changes.apply_to(Arc::make_mut(&mut entry.data));
+                entry.touched_ms = now;
+                if entry.data.is_empty() {
+                    shard.map.remove(&id);
                 }
-                None => save.data.clone(),
-            };
-            drop(shard);
-            if !data.is_empty() {
-                self.insert(id, data, now);
+            } else if !save.data.is_empty() {
+                self.insert_locked(&mut shard, id, save.data.clone(), now);
             }
             return Ok(Vec::new());
         }
 
-        let old = save.id.copied();
-        if let Some(to) = old.and_then(|id| self.moved_to(&id, now)) {
-            // Another request ended this id while this one ran.
-            self.apply_moved(to, &save, now)?;
-            return Ok(Vec::new());
-        }
-        if let (Some(id), false) = (old, save.changes.regenerate) {
-            let mut shard = self.shard(&id).lock();
-            if let Some(entry) = shard.map.get_mut(&id) {
+        let Some(old) = save.id.copied() else {
+            // A new session: what this request wrote is all there is.
+            if save.data.is_empty() {
+                return Ok(Vec::new());
+            }
+            let id = SessionId::generate();
+            self.insert(id, save.data.clone(), now);
+            return Ok(vec![self.id_cookie(&id)]);
+        };
+        if !save.changes.regenerate {
+            let mut shard = self.shard(&old).lock();
+            if let Some(entry) = shard.map.get_mut(&old) {
                 // Per-key changes on the stored entry, under its shard lock:
                 // what other requests wrote meanwhile stays. When nothing was
                 // written meanwhile (the entry holds the copy this request
@@ -389,48 +427,78 @@ impl SessionDriver for MemoryDriver {
                     stored
                 };
                 if data.is_empty() {
-                    shard.map.remove(&id);
-                    drop(shard);
-                    self.record_moved(id, None, now);
+                    // Removed and marked ended in one critical section: a
+                    // request still running on this id sees one or the other.
+                    shard.map.remove(&old);
+                    self.record_moved(&mut shard, old, None, now);
                     return Ok(vec![self.cookies.removal(self.cookie_name.clone())]);
                 }
                 entry.data = data;
                 entry.touched_ms = now;
                 return Ok(Vec::new());
             }
+            if let Some(to) = Self::moved_to(&shard, &old, now) {
+                // Another request ended this id while this one ran.
+                drop(shard);
+                self.apply_moved(to, &save, now)?;
+                return Ok(Vec::new());
+            }
             // The entry expired or was evicted during the request: store this
             // request's whole view under a new id rather than lose it.
         }
-        let mut stored = None;
-        let mut ended = None;
-        if let Some(old) = old {
-            let removed = self.shard(&old).lock().map.remove(&old);
-            if let Some(mut entry) = removed {
-                if !unchanged_since_load(&save, &entry) {
-                    save.changes.apply_to(Arc::make_mut(&mut entry.data));
-                    stored = Some(entry.data);
+
+        // The data moves to a new id (regenerate, or the entry is gone). Both
+        // shards stay locked from reading the old entry to storing the new
+        // one and marking the old id as moved, so a request on the old id
+        // finds the session either still there or moved, never neither (it
+        // would store its stale view under a fresh id and revive the session).
+        enum Outcome {
+            Stored,
+            Emptied,
+            AlreadyMoved(Option<SessionId>),
+        }
+        let new = SessionId::generate();
+        let outcome = self.with_two_shards(&old, &new, |old_shard, new_shard| {
+            let data = match old_shard.map.remove(&old) {
+                Some(mut entry) => {
+                    let data = if unchanged_since_load(&save, &entry) {
+                        save.data.clone()
+                    } else {
+                        save.changes.apply_to(Arc::make_mut(&mut entry.data));
+                        entry.data
+                    };
+                    if data.is_empty() {
+                        self.record_moved(old_shard, old, None, now);
+                        return Outcome::Emptied;
+                    }
+                    self.record_moved(old_shard, old, Some(new), now);
+                    data
                 }
-                ended = Some(old);
+                None => {
+                    if let Some(to) = Self::moved_to(old_shard, &old, now) {
+                        return Outcome::AlreadyMoved(to);
+                    }
+                    if save.data.is_empty() {
+                        return Outcome::Emptied;
+                    }
+                    save.data.clone()
+                }
+            };
+            let destination = match new_shard {
+                Some(shard) => shard,
+                None => old_shard,
+            };
+            self.insert_locked(destination, new, data, now);
+            Outcome::Stored
+        });
+        match outcome {
+            Outcome::Stored => Ok(vec![self.id_cookie(&new)]),
+            Outcome::Emptied => Ok(vec![self.cookies.removal(self.cookie_name.clone())]),
+            Outcome::AlreadyMoved(to) => {
+                self.apply_moved(to, &save, now)?;
+                Ok(Vec::new())
             }
         }
-        // Nothing stored, or nothing written since this request loaded it:
-        // the request's own view is the data (shared, not copied).
-        let data = stored.unwrap_or_else(|| save.data.clone());
-        if data.is_empty() {
-            if let Some(old) = ended {
-                self.record_moved(old, None, now);
-            }
-            return Ok(match old {
-                Some(_) => vec![self.cookies.removal(self.cookie_name.clone())],
-                None => Vec::new(),
-            });
-        }
-        let id = SessionId::generate();
-        self.insert(id, data, now);
-        if let Some(old) = ended {
-            self.record_moved(old, Some(id), now);
-        }
-        Ok(vec![self.id_cookie(&id)])
     }
 }
 

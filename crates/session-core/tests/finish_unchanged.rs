@@ -128,3 +128,41 @@ async fn every_change_after_the_save_is_refused_and_nothing_moves() {
     );
     assert!(stored.has("success"), "the flash is still there");
 }
+
+/// A session first asked for after the request ended would never be saved:
+/// it is refused, after `finish` and after a `finish_unchanged` that ended
+/// the request alike.
+#[tokio::test]
+async fn no_session_loads_after_the_request_ended() {
+    let manager = SessionManager::builder().build().expect("manager");
+    let finished = manager.request(RequestContext::new());
+    finished
+        .finish(StatusCode::OK)
+        .await
+        .expect("nothing to save");
+    assert!(matches!(
+        finished.session().await,
+        Err(SessionError::AlreadySaved { .. })
+    ));
+
+    let unchanged = manager.request(RequestContext::new());
+    assert!(unchanged.finish_unchanged(StatusCode::OK));
+    assert!(matches!(
+        unchanged.session().await,
+        Err(SessionError::AlreadySaved { .. })
+    ));
+
+    // Not ended: `finish_unchanged` said there was a write to save.
+    let writing = manager.request(RequestContext::new());
+    writing
+        .session()
+        .await
+        .expect("load")
+        .set("k", 1)
+        .expect("set");
+    assert!(!writing.finish_unchanged(StatusCode::OK));
+    assert!(
+        writing.session().await.is_ok(),
+        "still open, already loaded"
+    );
+}

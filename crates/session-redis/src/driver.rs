@@ -365,9 +365,13 @@ mod tests {
             clear_flash: true,
             ..Changes::default()
         };
-        changes.session.insert("a".into(), Some(json!(1).into()));
+        changes
+            .session
+            .insert("a".into(), Some(json!(1).try_into().expect("json")));
         changes.session.insert("gone".into(), None);
-        changes.flash.insert("f".into(), Some(json!("x").into()));
+        changes
+            .flash
+            .insert("f".into(), Some(json!("x").try_into().expect("json")));
         let (writes, deletes) = operations(&changes);
         assert_eq!(
             writes,
