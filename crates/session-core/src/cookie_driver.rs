@@ -1,3 +1,4 @@
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -12,7 +13,7 @@ use hkdf::Hkdf;
 use rand::RngCore;
 use sha2::Sha256;
 
-use crate::driver::{Loaded, SaveRequest, SessionDriver};
+use crate::driver::{DriverState, Loaded, SaveRequest, SessionDriver};
 use crate::{
     Bucket, ConfigError, CookieSettings, RequestContext, SessionConfig, SessionData, SessionError,
     StoredValue,
@@ -80,7 +81,6 @@ pub struct CookieDriver {
 /// What `load` tells `save` about the request's cookies.
 #[derive(Default)]
 struct CookieState {
-    present: Vec<String>,
     rejected: Vec<String>,
     stale: Vec<(Bucket, String)>,
 }
@@ -248,7 +248,7 @@ pub fn cookie_name(bucket: Bucket, key: &str) -> String {
 
 /// The bucket and key a cookie name stands for, if it is one of this driver's.
 /// `Err(())` for a name with our prefix that does not decode.
-fn parse_cookie_name(name: &str) -> Option<Result<(Bucket, String), ()>> {
+fn parse_cookie_name(name: &str) -> Option<Result<(Bucket, Cow<'_, str>), ()>> {
     let bucket = match name.as_bytes().first()? {
         b's' => Bucket::Session,
         b'f' => Bucket::Flash,
@@ -257,7 +257,7 @@ fn parse_cookie_name(name: &str) -> Option<Result<(Bucket, String), ()>> {
     let rest = &name[1..];
     if let Some(key) = rest.strip_prefix('_') {
         return Some(if is_plain_key(key) {
-            Ok((bucket, key.to_owned()))
+            Ok((bucket, Cow::Borrowed(key)))
         } else {
             Err(())
         });
@@ -268,7 +268,7 @@ fn parse_cookie_name(name: &str) -> Option<Result<(Bucket, String), ()>> {
         .ok()
         .and_then(|bytes| String::from_utf8(bytes).ok())
         .filter(|key| !is_plain_key(key));
-    Some(key.map(|key| (bucket, key)).ok_or(()))
+    Some(key.map(|key| (bucket, Cow::Owned(key))).ok_or(()))
 }
 
 #[async_trait]
@@ -296,16 +296,16 @@ impl SessionDriver for CookieDriver {
             };
             let half_spent = expires_at.saturating_sub(now) < self.lifetime.as_secs() / 2;
             if old_key || (bucket == Bucket::Session && half_spent) {
-                state.stale.push((bucket, key.clone()));
+                state.stale.push((bucket, key.clone().into_owned()));
             }
             data.bucket_mut(bucket).insert(key, value);
-            state.present.push(name.to_owned());
         }
         let needs_save = !state.rejected.is_empty() || !state.stale.is_empty();
         Ok(Loaded {
             id: None,
             data: Arc::new(data),
-            state: Some(Box::new(state)),
+            // The usual request has nothing to remove or refresh: no state.
+            state: needs_save.then(|| Box::new(state) as DriverState),
             needs_save,
         })
     }
@@ -322,11 +322,15 @@ impl SessionDriver for CookieDriver {
         for name in &state.rejected {
             out.insert(name.clone(), self.cookies.removal(name.clone()));
         }
+        // The cookies the request carried are read again from the request
+        // rather than listed at load: most requests never need them.
         for bucket in [Bucket::Session, Bucket::Flash] {
             if save.changes.clears(bucket) {
-                for name in &state.present {
-                    if matches!(parse_cookie_name(name), Some(Ok((b, _))) if b == bucket) {
-                        out.insert(name.clone(), self.cookies.removal(name.clone()));
+                for (name, _) in save.request.cookies() {
+                    if is_token(name)
+                        && matches!(parse_cookie_name(name), Some(Ok((b, _))) if b == bucket)
+                    {
+                        out.insert(name.to_owned(), self.cookies.removal(name.to_owned()));
                     }
                 }
             }
@@ -345,7 +349,7 @@ impl SessionDriver for CookieDriver {
                         let cookie = self.sealed_cookie(bucket, name.clone(), value, now)?;
                         out.insert(name, cookie);
                     }
-                    None if state.present.contains(&name) => {
+                    None if save.request.cookie(&name).is_some() => {
                         out.insert(name.clone(), self.cookies.removal(name));
                     }
                     None => {
@@ -489,7 +493,7 @@ mod tests {
                         .all(|b| b.is_ascii_graphic() && !b";,=\"\\".contains(&b)),
                     "{name:?} is not a cookie token"
                 );
-                assert_eq!(parse_cookie_name(&name), Some(Ok((bucket, key.to_owned()))));
+                assert_eq!(parse_cookie_name(&name), Some(Ok((bucket, Cow::Borrowed(key)))));
             }
         }
         assert_eq!(parse_cookie_name("session_id"), None);
