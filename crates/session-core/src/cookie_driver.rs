@@ -493,7 +493,10 @@ mod tests {
                         .all(|b| b.is_ascii_graphic() && !b";,=\"\\".contains(&b)),
                     "{name:?} is not a cookie token"
                 );
-                assert_eq!(parse_cookie_name(&name), Some(Ok((bucket, Cow::Borrowed(key)))));
+                assert_eq!(
+                    parse_cookie_name(&name),
+                    Some(Ok((bucket, Cow::Borrowed(key))))
+                );
             }
         }
         assert_eq!(parse_cookie_name("session_id"), None);
