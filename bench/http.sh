@@ -35,9 +35,6 @@ THREADS=${THREADS:-1}
 FLASH_CONNECTIONS=${FLASH_CONNECTIONS:-16}
 WARMUP=${WARMUP:-2}
 PORT_BASE=${PORT_BASE:-18100}
-NAME="Ada Lovelace"
-MESSAGE="Saved from wrk"
-SECRET="bench/http.sh: a fixed secret for the cookie driver, not for production"
 
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)

@@ -35,9 +35,14 @@
 #                            and all must equal REF's (LABEL names REF in errors)
 #   field SCENARIO SERVER KEY, median, total, ratio A B
 #                            the result helpers (field reads $RESULTS)
-# Uses the caller's NAME, MESSAGE, SECRET, SERVERS, PORT_BASE, WORK, BIN,
-# PEER_BIN and, where set, BENCH_REDIS_URL, PEER_REDIS_POOL and
-# MEMORY_MAX_SESSIONS.
+# Sets NAME, MESSAGE and SECRET, the same for every script so that all send
+# the same pages. Uses the caller's SERVERS, PORT_BASE, WORK, BIN, PEER_BIN
+# and, where set, BENCH_REDIS_URL, PEER_REDIS_POOL and MEMORY_MAX_SESSIONS.
+
+# The user who logs in, the flash message, and the cookie driver's secret.
+NAME="Ada Lovelace"
+MESSAGE="Saved from wrk"
+SECRET="bench/: a fixed secret for the cookie driver, not for production"
 
 declare -gA PID PORT URL DASH_COOKIE FLASH_COOKIES
 

@@ -52,10 +52,6 @@ SCENARIOS=(dashboard flash)
 BENCH_REDIS_URL=${BENCH_REDIS_URL:-redis://127.0.0.1:6379/11}
 PEER_REDIS_POOL=${PEER_REDIS_POOL:-4}
 PROFILE_KEEP=${PROFILE_KEEP:-}
-NAME="Ada Lovelace"
-# The message of bench/run.sh, so that the pages are the same bytes.
-MESSAGE="Saved from wrk"
-SECRET="bench/profile.sh: a fixed secret for the cookie driver, not for production"
 COMMAND="bench/profile.sh (N=$N WARMUP_REQUESTS=$WARMUP_REQUESTS SERVERS=\"${SERVERS[*]}\")"
 # Directories given relative to where the script was started.
 PROF_TARGET_DIR=${PROF_TARGET_DIR:-}

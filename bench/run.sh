@@ -62,9 +62,6 @@ FOOTPRINT_SESSIONS=${FOOTPRINT_SESSIONS:-1000000}
 # bound (100 000) the memory driver would evict the logged-in sessions the
 # other scenarios use. The peer's MemoryStore has no bound at all.
 MEMORY_MAX_SESSIONS=${MEMORY_MAX_SESSIONS:-4000000}
-NAME="Ada Lovelace"
-MESSAGE="Saved from wrk"
-SECRET="bench/run.sh: a fixed secret for the cookie driver, not for production"
 
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)

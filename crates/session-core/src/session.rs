@@ -209,11 +209,7 @@ impl Session {
     pub fn reset(&self) -> Result<(), SessionError> {
         let mut inner = self.inner.lock();
         inner.check_open()?;
-        inner.data = Arc::default();
-        inner.changes.clear_session = true;
-        inner.changes.clear_flash = true;
-        inner.changes.session.clear();
-        inner.changes.flash.clear();
+        inner.clear_all();
         Ok(())
     }
 
@@ -257,13 +253,8 @@ impl Session {
     pub fn invalidate(&self) -> Result<(), SessionError> {
         let mut inner = self.inner.lock();
         inner.check_open()?;
-        inner.data = Arc::default();
-        inner.changes = Changes {
-            clear_session: true,
-            clear_flash: true,
-            regenerate: true,
-            ..Changes::default()
-        };
+        inner.clear_all();
+        inner.changes.regenerate = true;
         Ok(())
     }
 
@@ -287,11 +278,11 @@ impl Session {
     /// nothing) otherwise. The check and the close happen under one lock.
     pub(crate) fn close_if_unchanged(&self, status: StatusCode) -> bool {
         let mut inner = self.inner.lock();
-        if !inner.saved && saves_changes(status) {
-            let clears = clears_flash(status) && !inner.keep && !inner.data.flash.is_empty();
-            if clears || inner.needs_save || !inner.changes.is_empty() {
-                return false;
-            }
+        if !inner.saved
+            && saves_changes(status)
+            && (inner.flash_to_clear(status) || inner.needs_save || !inner.changes.is_empty())
+        {
+            return false;
         }
         inner.saved = true;
         true
@@ -313,22 +304,20 @@ impl Session {
             if !saves_changes(status) {
                 return Ok(Vec::new());
             }
-            if clears_flash(status) && !inner.keep {
+            if inner.flash_to_clear(status) {
                 let Inner { data, changes, .. } = &mut *inner;
-                if !data.flash.is_empty() {
-                    for key in data.flash.keys() {
-                        changes.flash.insert(key.to_owned(), None);
-                    }
-                    match Arc::get_mut(data) {
-                        Some(data) => data.flash.clear(),
-                        // Shared with the store: copy the session data only,
-                        // not the flash that is being dropped.
-                        None => {
-                            *data = Arc::new(SessionData {
-                                session: data.session.clone(),
-                                flash: ValueMap::new(),
-                            })
-                        }
+                for key in data.flash.keys() {
+                    changes.flash.insert(key.to_owned(), None);
+                }
+                match Arc::get_mut(data) {
+                    Some(data) => data.flash.clear(),
+                    // Shared with the store: copy the session data only, not
+                    // the flash that is being dropped.
+                    None => {
+                        *data = Arc::new(SessionData {
+                            session: data.session.clone(),
+                            flash: ValueMap::new(),
+                        })
                     }
                 }
             }
@@ -360,6 +349,24 @@ impl Session {
 }
 
 impl Inner {
+    /// True when a response with `status` clears a flash this session holds
+    /// (the one rule `finish` applies and `close_if_unchanged` checks).
+    fn flash_to_clear(&self, status: StatusCode) -> bool {
+        clears_flash(status) && !self.keep && !self.data.flash.is_empty()
+    }
+
+    /// Drops all session and flash data (`reset`, and `invalidate` before it
+    /// asks for a new id).
+    fn clear_all(&mut self) {
+        self.data = Arc::default();
+        self.changes = Changes {
+            clear_session: true,
+            clear_flash: true,
+            regenerate: self.changes.regenerate,
+            ..Changes::default()
+        };
+    }
+
     fn check_open(&self) -> Result<(), SessionError> {
         if self.saved {
             return Err(SessionError::AlreadySaved {
