@@ -12,7 +12,7 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Json, Response};
 use axum::routing::{get, post};
 use serde_json::json;
-use session_hyper::{Redirect, SessionLayer, SessionRejection, Sessions, Views};
+use session_views::{Redirect, SessionLayer, SessionRejection, Sessions, Views};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {

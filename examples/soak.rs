@@ -29,7 +29,7 @@ use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use serde_json::json;
 use session_core::{MemoryDriver, SessionId, SessionManager};
-use session_hyper::{SessionLayer, sessions};
+use session_views::{SessionLayer, sessions};
 use tokio::net::TcpListener;
 use tower::{Service, ServiceBuilder, ServiceExt};
 

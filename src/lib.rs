@@ -13,10 +13,10 @@
 //! | feature | crate | what it adds |
 //! | --- | --- | --- |
 //! | (always) | `session-core` | [`Session`], [`SessionManager`], [`SessionConfig`], [`MemoryDriver`], [`CookieDriver`], the [`SessionDriver`] trait |
-//! | `hyper` | `session-hyper` | `SessionLayer`, `Redirect`, `Views` |
-//! | `axum` | `session-hyper` | `Sessions` / `CurrentSession` extractors, `IntoResponse` |
-//! | `minijinja` | `session-minijinja` | [`minijinja`] module: `add_to_environment`, `render` |
-//! | `tera` | `session-tera` | [`tera`] module: the rewriting loader, `render` |
+//! | `tower` | `session-tower` | `SessionLayer`, `Redirect` (hyper 1, axum 0.8, any tower stack) |
+//! | `axum` | `session-tower` | `Sessions` / `CurrentSession` extractors, `IntoResponse` |
+//! | `minijinja` | `session-minijinja` | [`minijinja`] module: `add_to_environment`, `render`; `Views::minijinja` |
+//! | `tera` | `session-tera` | [`tera`] module: the rewriting loader, `render`; `Views::tera` |
 //! | `tera1` | `session-tera` | `tera::tera1`: the same for Tera 1 |
 //! | `redis` | `session-redis` | `RedisDriver` |
 //!
@@ -38,17 +38,19 @@
 #[doc(inline)]
 pub use session_core::*;
 
-#[cfg(feature = "hyper")]
-#[doc(inline)]
-pub use session_hyper::{Redirect, SessionLayer, SessionService, sessions, try_sessions};
+#[cfg(any(feature = "minijinja", feature = "tera"))]
+mod views;
 
-#[cfg(all(feature = "hyper", any(feature = "minijinja", feature = "tera")))]
+#[cfg(feature = "tower")]
 #[doc(inline)]
-pub use session_hyper::{ViewError, Views};
+pub use session_tower::{Redirect, SessionLayer, SessionService, sessions, try_sessions};
+
+#[cfg(any(feature = "minijinja", feature = "tera"))]
+pub use views::{ViewError, Views};
 
 #[cfg(feature = "axum")]
 #[doc(inline)]
-pub use session_hyper::{CurrentSession, SessionRejection, Sessions};
+pub use session_tower::{CurrentSession, SessionRejection, Sessions};
 
 #[cfg(feature = "redis")]
 #[doc(inline)]

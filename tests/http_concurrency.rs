@@ -27,7 +27,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use session_core::cookie::Cookie;
 use session_core::{CookieDriver, SessionConfig, SessionId, SessionManager};
-use session_hyper::{SessionLayer, sessions};
+use session_views::{SessionLayer, sessions};
 use tokio::net::TcpListener;
 use tower::{ServiceBuilder, ServiceExt};
 

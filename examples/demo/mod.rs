@@ -24,7 +24,7 @@ use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use serde_json::json;
 use session_core::{ConfigError, SessionConfig, SessionManager};
-use session_hyper::{Redirect, SessionLayer, Views, sessions};
+use session_views::{Redirect, SessionLayer, Views, sessions};
 use tokio::net::TcpListener;
 use tower::{Service, ServiceBuilder, ServiceExt};
 

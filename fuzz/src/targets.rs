@@ -119,10 +119,7 @@ fn parsed_view(data: &SessionData) -> (Map<String, Value>, Map<String, Value>) {
 }
 
 fn snapshot(session: &Session) -> SessionData {
-    session.with_data(|session, flash| SessionData {
-        session: session.clone(),
-        flash: flash.clone(),
-    })
+    session.with_data(SessionData::clone)
 }
 
 /// What every driver's `Set-Cookie` carries.

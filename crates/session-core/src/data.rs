@@ -1,3 +1,4 @@
+use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
@@ -365,11 +366,28 @@ impl SessionData {
         self.flash.get(key).or_else(|| self.session.get(key))
     }
 
+    /// True when `key` is flashed or in the session data, whatever its value.
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.flash.contains_key(key) || self.session.contains_key(key)
+    }
+
+    /// What the application sees, key by key in key order: session data
+    /// overlaid with flash data (a flashed key shadows the session value of
+    /// the same key). This is the one statement of that rule; [`get`](Self::get),
+    /// [`contains_key`](Self::contains_key) and [`all`](Self::all) agree with it,
+    /// and template engines iterate it instead of merging the maps themselves.
+    pub fn overlay(&self) -> Overlay<'_> {
+        Overlay {
+            session: self.session.entries.iter().peekable(),
+            flash: self.flash.entries.iter().peekable(),
+        }
+    }
+
     /// Session data overlaid with flash data, parsed into one JSON object.
     pub fn all(&self) -> Map<String, Value> {
-        let mut all = self.session.to_json_map();
-        all.extend(self.flash.iter().map(|(k, v)| (k.to_owned(), v.to_value())));
-        all
+        self.overlay()
+            .map(|(key, value)| (key.to_owned(), value.to_value()))
+            .collect()
     }
 
     /// The data as compact JSON, `{"session":{..},"flash":{..}}` with empty
@@ -407,6 +425,43 @@ impl SessionData {
     pub fn shrink_to_fit(&mut self) {
         self.session.shrink_to_fit();
         self.flash.shrink_to_fit();
+    }
+}
+
+/// The iterator of [`SessionData::overlay`]: both maps are sorted, so this
+/// is a merge that prefers the flash entry when both hold a key.
+pub struct Overlay<'a> {
+    session: std::iter::Peekable<Entries<'a>>,
+    flash: std::iter::Peekable<Entries<'a>>,
+}
+
+type Entries<'a> = std::slice::Iter<'a, (Arc<str>, StoredValue)>;
+
+impl<'a> Iterator for Overlay<'a> {
+    type Item = (&'a str, &'a StoredValue);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let order = match (self.session.peek(), self.flash.peek()) {
+            (None, None) => return None,
+            (Some(_), None) => Ordering::Less,
+            (None, Some(_)) => Ordering::Greater,
+            (Some((s, _)), Some((f, _))) => s.cmp(f),
+        };
+        let entry = match order {
+            Ordering::Less => self.session.next(),
+            Ordering::Greater => self.flash.next(),
+            Ordering::Equal => {
+                self.session.next();
+                self.flash.next()
+            }
+        };
+        entry.map(|(key, value)| (&**key, value))
+    }
+}
+
+impl fmt::Debug for Overlay<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Overlay").finish_non_exhaustive()
     }
 }
 
@@ -648,5 +703,46 @@ mod tests {
             serde_json::to_value(&data).expect("serializes"),
             json!({"session": {"k": {"n": [1, true]}}})
         );
+    }
+
+    #[test]
+    fn the_overlay_merges_in_key_order_and_the_flash_wins() {
+        let data = SessionData {
+            session: [
+                ("a", v(json!(1))),
+                ("b", v(json!("session"))),
+                ("d", v(json!(4))),
+            ]
+            .into_iter()
+            .collect(),
+            flash: [
+                ("b", v(json!("flash"))),
+                ("c", v(json!(3))),
+                ("e", v(json!(5))),
+            ]
+            .into_iter()
+            .collect(),
+        };
+        let seen: Vec<(&str, Value)> = data.overlay().map(|(k, v)| (k, v.to_value())).collect();
+        assert_eq!(
+            seen,
+            [
+                ("a", json!(1)),
+                ("b", json!("flash")),
+                ("c", json!(3)),
+                ("d", json!(4)),
+                ("e", json!(5)),
+            ]
+        );
+        for (key, value) in data.overlay() {
+            assert_eq!(data.get(key), Some(value), "{key}");
+            assert!(data.contains_key(key), "{key}");
+        }
+        assert!(!data.contains_key("z"));
+        assert_eq!(
+            Value::Object(data.all()),
+            json!({"a": 1, "b": "flash", "c": 3, "d": 4, "e": 5})
+        );
+        assert_eq!(SessionData::default().overlay().count(), 0);
     }
 }

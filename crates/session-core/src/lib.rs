@@ -65,7 +65,7 @@ pub use async_trait::async_trait;
 pub use config::{MIN_SECRET_BYTES, SessionConfig};
 pub use cookie_driver::{CookieDriver, MAX_COOKIE_BYTES, cookie_name};
 pub use cookie_settings::CookieSettings;
-pub use data::{Bucket, Changes, SessionData, StoredValue, ValueMap};
+pub use data::{Bucket, Changes, Overlay, SessionData, StoredValue, ValueMap};
 pub use driver::{DriverState, Loaded, SaveRequest, SessionDriver};
 pub use error::{BoxError, ConfigError, SessionError};
 pub use id::{SESSION_ID_BYTES, SessionId};

@@ -170,12 +170,14 @@ impl Session {
         Value::Object(self.inner.lock().data.all())
     }
 
-    /// Runs `f` on the session and flash maps without copying them (for
-    /// template engines that look values up many times). Values are JSON
-    /// text: parse only the ones you show.
-    pub fn with_data<R>(&self, f: impl FnOnce(&ValueMap, &ValueMap) -> R) -> R {
+    /// Runs `f` on the session's data without copying it (for template
+    /// engines that look values up many times): read it through
+    /// [`SessionData::get`], [`contains_key`](SessionData::contains_key) and
+    /// [`overlay`](SessionData::overlay), which apply the flash-over-session
+    /// rule. Values are JSON text: parse only the ones you show.
+    pub fn with_data<R>(&self, f: impl FnOnce(&SessionData) -> R) -> R {
         let inner = self.inner.lock();
-        f(&inner.data.session, &inner.data.flash)
+        f(&inner.data)
     }
 
     /// Removes `key` from the session and flash data; true if it was there.

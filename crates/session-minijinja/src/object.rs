@@ -43,19 +43,14 @@ impl Object for SessionObject {
         match method {
             "has" => {
                 let key = key_arg("has", args, 1, 1)?;
-                Ok(Value::from(self.0.with_data(|session, flash| {
-                    flash.contains_key(key) || session.contains_key(key)
-                })))
+                Ok(Value::from(self.0.with_data(|data| data.contains_key(key))))
             }
             "get" => {
                 let key = key_arg("get", args, 1, 2)?;
                 // The stored text is read straight into a template value.
-                let found = self.0.with_data(|session, flash| {
-                    flash
-                        .get(key)
-                        .or_else(|| session.get(key))
-                        .map(|value| value.parse_as::<Value>())
-                });
+                let found = self
+                    .0
+                    .with_data(|data| data.get(key).map(|value| value.parse_as::<Value>()));
                 let found = found.transpose().map_err(|e| {
                     Error::new(
                         ErrorKind::BadSerialization,
@@ -70,10 +65,8 @@ impl Object for SessionObject {
                 if !args.is_empty() {
                     return Err(arity_error("all", 0, 0, args.len()));
                 }
-                Ok(self.0.with_data(|session, flash| {
-                    let mut all: BTreeMap<&str, &session_core::StoredValue> =
-                        session.iter().collect();
-                    all.extend(flash.iter());
+                Ok(self.0.with_data(|data| {
+                    let all: BTreeMap<&str, &session_core::StoredValue> = data.overlay().collect();
                     Value::from(Serde(all))
                 }))
             }

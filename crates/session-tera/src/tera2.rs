@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
 use session_core::Session;
-use session_core::{StoredValue, ValueMap};
+use session_core::StoredValue;
 use tera::value::Key;
 use tera::{Context, Error, Kwargs, Map, State, Tera, TeraResult, Value};
 
@@ -90,13 +90,18 @@ pub fn bind(context: &mut Context, session: &Session) {
 }
 
 fn session_value(session: &Session) -> Value {
-    session.with_data(|data, flash| match (data.is_empty(), flash.is_empty()) {
-        (true, true) => empty_session(),
-        // The usual cases convert the one map straight into Tera's.
-        (false, true) => Value::from_serializable(data),
-        (true, false) => Value::from_serializable(flash),
-        (false, false) => Value::from_serializable(&overlay(data, flash)),
-    })
+    session.with_data(
+        |data| match (data.session.is_empty(), data.flash.is_empty()) {
+            (true, true) => empty_session(),
+            // The usual cases convert the one map straight into Tera's.
+            (false, true) => Value::from_serializable(&data.session),
+            (true, false) => Value::from_serializable(&data.flash),
+            (false, false) => {
+                let all: BTreeMap<&str, &StoredValue> = data.overlay().collect();
+                Value::from_serializable(&all)
+            }
+        },
+    )
 }
 
 /// The map bound for an empty session (shared: built once).
@@ -107,13 +112,6 @@ fn empty_session() -> Value {
         Value::from(map)
     });
     EMPTY.clone()
-}
-
-/// Session data overlaid with flash data, borrowed.
-fn overlay<'a>(data: &'a ValueMap, flash: &'a ValueMap) -> BTreeMap<&'a str, &'a StoredValue> {
-    let mut all: BTreeMap<&str, &StoredValue> = data.iter().collect();
-    all.extend(flash.iter());
-    all
 }
 
 /// Renders the template `name` with `context`, `session()` reading `session`.

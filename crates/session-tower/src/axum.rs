@@ -47,7 +47,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Sessions {
             .map(Sessions)
             .ok_or((
                 StatusCode::INTERNAL_SERVER_ERROR,
-                "no sessions on this request: add session_hyper::SessionLayer to the router",
+                "no sessions on this request: add session_tower::SessionLayer to the router",
             ))
     }
 }
@@ -56,7 +56,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Sessions {
 ///
 /// ```
 /// use axum_core::response::IntoResponse;
-/// use session_hyper::{Redirect, CurrentSession};
+/// use session_tower::{Redirect, CurrentSession};
 ///
 /// async fn login(CurrentSession(session): CurrentSession) -> impl IntoResponse {
 ///     session.set("user", "ada").ok();

@@ -36,7 +36,7 @@ use crate::redirect::PendingFlash;
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// use http::{Request, Response, StatusCode};
-/// use session_hyper::{SessionLayer, sessions};
+/// use session_tower::{SessionLayer, sessions};
 /// use session_core::SessionManager;
 /// use tower::{ServiceBuilder, ServiceExt, service_fn};
 ///
@@ -274,7 +274,7 @@ pub(crate) fn error_response<B: From<String>>(
 /// mistake that every request would hit, so it fails loudly in development.
 pub fn sessions<B>(request: &Request<B>) -> &RequestSessions {
     try_sessions(request).unwrap_or_else(|| {
-        panic!("no sessions on this request: add session_hyper::SessionLayer to the service stack")
+        panic!("no sessions on this request: add session_tower::SessionLayer to the service stack")
     })
 }
 

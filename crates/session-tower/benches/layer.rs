@@ -7,7 +7,7 @@
 //!   carrying the cookies the POST set; the GET shows and clears the flash.
 //! - `untouched_get`: a GET whose handler never asks for a session.
 //!
-//! `cargo bench -p session-hyper --bench layer`
+//! `cargo bench -p session-tower --bench layer`
 #![allow(missing_docs)] // criterion_group! generates undocumented items
 
 use std::collections::BTreeMap;
@@ -21,7 +21,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use http::{Method, Request, Response, StatusCode, header};
 use serde_json::{Value, json};
 use session_core::{SessionConfig, SessionError, SessionManager};
-use session_hyper::{Redirect, SessionLayer, sessions};
+use session_tower::{Redirect, SessionLayer, sessions};
 use tower::{ServiceBuilder, ServiceExt, service_fn};
 
 const SECRET: &str = "a benchmark secret that is long enough to use";

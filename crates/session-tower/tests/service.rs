@@ -8,7 +8,7 @@ use session_core::{
     Loaded, MemoryDriver, RequestContext, SaveRequest, SessionConfig, SessionDriver, SessionError,
     SessionManager, async_trait, cookie::Cookie,
 };
-use session_hyper::{Redirect, SessionLayer, sessions};
+use session_tower::{Redirect, SessionLayer, sessions};
 use tower::{Service, ServiceBuilder, ServiceExt, service_fn};
 
 /// The memory driver, counting its loads and saves, and failing saves on demand
@@ -338,7 +338,7 @@ async fn malformed_cookie_headers_are_survived() {
 fn reader(
     manager: SessionManager,
     kept: Arc<std::sync::Mutex<Option<session_core::Session>>>,
-) -> session_hyper::SessionService<
+) -> session_tower::SessionService<
     impl Service<
         Request<String>,
         Response = Response<String>,
@@ -376,7 +376,7 @@ async fn a_request_that_saves_nothing_ends_in_the_handlers_last_poll() {
     let cookie = client.cookie.clone().expect("cookie");
     req.headers_mut()
         .insert(header::COOKIE, cookie.parse().expect("header"));
-    let future: session_hyper::ResponseFuture<_> = app.ready().await.expect("ready").call(req);
+    let future: session_tower::ResponseFuture<_> = app.ready().await.expect("ready").call(req);
     assert!(format!("{future:?}").starts_with("ResponseFuture"));
     let mut future = std::pin::pin!(future);
     let std::task::Poll::Ready(res) = poll_once(future.as_mut()) else {

@@ -15,7 +15,7 @@ use session_core::{RequestSessions, SessionError};
 /// # #[cfg(feature = "minijinja")]
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// use session_core::{RequestContext, SessionManager};
-/// use session_hyper::Views;
+/// use session_views::Views;
 ///
 /// let mut env = minijinja::Environment::new();
 /// env.add_template("hi.html", "{{ greeting }}, {{ session().get('user', 'guest') }}")?;
@@ -26,8 +26,7 @@ use session_core::{RequestSessions, SessionError};
 /// let html = views.render(&sessions, "hi.html", serde_json::json!({"greeting": "Hello"})).await?;
 /// assert_eq!(html, "Hello, guest");
 /// # Ok(()) }
-/// # #[cfg(not(feature = "minijinja"))] fn main() {}
-/// ```
+/// /// ```
 #[derive(Clone)]
 pub struct Views {
     engine: Arc<Engine>,

@@ -6,7 +6,7 @@ use session_core::{RequestSessions, SessionError, StoredValue};
 /// `request().redirect('/dashboard').session.flash('success', ...)`:
 ///
 /// ```
-/// use session_hyper::Redirect;
+/// use session_tower::Redirect;
 ///
 /// let response: http::Response<String> = Redirect::see_other("/dashboard")
 ///     .flash("success", "Welcome back, Ada!")
@@ -33,8 +33,14 @@ impl Redirect {
         Self::with_status(StatusCode::SEE_OTHER, location)
     }
 
-    /// 302 Found.
+    /// 303 See Other, as axum's `Redirect::to`: the same as [`Redirect::see_other`].
     pub fn to(location: impl Into<String>) -> Self {
+        Self::see_other(location)
+    }
+
+    /// 302 Found. Browsers turn a POST into a GET on 302 too, but the status
+    /// does not promise it; prefer [`Redirect::see_other`] after a form.
+    pub fn found(location: impl Into<String>) -> Self {
         Self::with_status(StatusCode::FOUND, location)
     }
 
