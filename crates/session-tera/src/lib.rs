@@ -55,7 +55,7 @@
 //! # Binding the session to a render
 //!
 //! [`render`] (or [`bind`] on a [`tera::Context`] you then render) puts a
-//! snapshot of the session's data in the context under [`SESSION_KEY`], as a
+//! snapshot of the session's data in the context under [`SESSION_DATA_KEY`], as a
 //! map; the rewritten templates read it, and `session()` reads it through its
 //! [`tera::State`]. No thread-local: renders on many threads each see their
 //! own session. A bound map is never falsy (an empty session's map holds one
@@ -90,6 +90,7 @@
 //! [session-views]: https://github.com/session-views/session-views
 #![deny(missing_docs)]
 
+mod binding;
 mod call;
 mod loader;
 mod rewrite;
@@ -98,8 +99,8 @@ mod tera2;
 #[cfg(feature = "tera1")]
 pub mod tera1;
 
+pub use binding::SESSION_DATA_KEY;
 pub use rewrite::{RewriteError, rewrite, rewrite_tera2};
 pub use tera2::{
-    SESSION_KEY, add_raw_template, add_raw_templates, add_to_tera, bind, load_templates, new,
-    render,
+    add_raw_template, add_raw_templates, add_to_tera, bind, load_templates, new, render,
 };

@@ -34,6 +34,7 @@ use session_core::Session;
 
 pub use ::tera1::{Context, Error, Result, Tera, Value};
 
+use crate::binding::FUNCTION_NAME;
 use crate::call::{self, Call, NO_SESSION};
 use crate::{loader, rewrite};
 
@@ -45,7 +46,7 @@ thread_local! {
 /// `session(has=KEY)`, `session(get=KEY)`, `session(get=KEY, default=VALUE)`
 /// and `session(all=true)`. The loaders of this module do it for you.
 pub fn add_to_tera(tera: &mut Tera) {
-    tera.register_function("session", session);
+    tera.register_function(FUNCTION_NAME, session);
 }
 
 fn session(args: &HashMap<String, Value>) -> Result<Value> {

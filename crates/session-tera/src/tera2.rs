@@ -9,20 +9,9 @@ use session_core::StoredValue;
 use tera::value::Key;
 use tera::{Context, Error, Kwargs, Map, State, Tera, TeraResult, Value};
 
+use crate::binding::{FUNCTION_NAME, SESSION_DATA_KEY};
 use crate::call::{self, Call, NO_SESSION};
 use crate::{loader, rewrite_tera2};
-
-/// The context key that carries the bound session's data into a render.
-///
-/// [`bind`] and [`render`] set it to a map of the session's data (session
-/// data overlaid with flash data); the rewritten templates read it directly
-/// (`__session_views?.success`, see [`rewrite_tera2`]) and the `session()`
-/// function through its [`State`].
-///
-/// Tera 2 components have isolated contexts: a component that uses
-/// `session()` declares it as an implicit parameter,
-/// `{% component alerts(@__session_views) %}`.
-pub const SESSION_KEY: &str = "__session_views";
 
 /// The key of the entry that keeps the map of an empty session truthy (see
 /// [`bind`]): not a string, so no session key can be equal to it.
@@ -35,20 +24,20 @@ const EMPTY_MARKER: Key<'static> = Key::U128(u128::MAX);
 /// Register it before adding templates that call it (Tera 2 checks functions
 /// when templates are added); the loaders of this crate do it for you.
 pub fn add_to_tera(tera: &mut Tera) {
-    tera.register_function("session", session);
+    tera.register_function(FUNCTION_NAME, session);
 }
 
 fn session(kwargs: Kwargs, state: &State<'_>) -> TeraResult<Value> {
-    let data = state.get::<Value>(SESSION_KEY)?.ok_or_else(|| {
+    let data = state.get::<Value>(SESSION_DATA_KEY)?.ok_or_else(|| {
         Error::message(format!(
             "{NO_SESSION}; render through session_tera::render(&tera, name, &context, &session) \
              or call session_tera::bind(&mut context, &session) first (a Tera 2 component that \
-             uses session() declares the implicit parameter @{SESSION_KEY})"
+             uses session() declares the implicit parameter @{SESSION_DATA_KEY})"
         ))
     })?;
     let Some(map) = data.as_map() else {
         return Err(Error::message(format!(
-            "the context value `{SESSION_KEY}` is not a bound session; set it only through session_tera::bind"
+            "the context value `{SESSION_DATA_KEY}` is not a bound session; set it only through session_tera::bind"
         )));
     };
     let call = call::parse(
@@ -80,13 +69,13 @@ fn key_of(value: &Value) -> TeraResult<Key<'_>> {
 /// Binds `session` to renders of `context`: what `session()` reads.
 ///
 /// The session's data (session data overlaid with flash data) is copied into
-/// the context once, as a map under [`SESSION_KEY`], so a render sees one
+/// the context once, as a map under [`SESSION_DATA_KEY`], so a render sees one
 /// consistent snapshot. The map of an empty session holds one entry under a
 /// key that is not a string (so it matches no session key): a bound session
 /// is never falsy, which is how the rewritten templates tell "nothing bound"
 /// from "nothing in the session" without a second lookup.
 pub fn bind(context: &mut Context, session: &Session) {
-    context.insert_value(SESSION_KEY, session_value(session));
+    context.insert_value(SESSION_DATA_KEY, session_value(session));
 }
 
 fn session_value(session: &Session) -> Value {
