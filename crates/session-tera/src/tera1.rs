@@ -26,6 +26,7 @@
 //! # Ok(()) }
 //! ```
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::marker::PhantomData;
@@ -36,7 +37,8 @@ pub use ::tera1::{Context, Error, Result, Tera, Value};
 
 use crate::binding::FUNCTION_NAME;
 use crate::call::{self, Call, NO_SESSION};
-use crate::{loader, rewrite};
+use crate::loader::{self, Engine};
+use crate::{RewriteError, rewrite};
 
 thread_local! {
     static BOUND: RefCell<Option<Session>> = const { RefCell::new(None) };
@@ -126,20 +128,17 @@ pub fn render(tera: &Tera, name: &str, context: &Context, session: &Session) -> 
 /// or matching a glob loaded through [`rewrite`], as
 /// `Tera::new(glob)` would load them.
 pub fn new(dir_or_glob: &str) -> Result<Tera> {
-    let mut tera = Tera::default();
-    load_templates(&mut tera, dir_or_glob)?;
-    Ok(tera)
+    loader::new(dir_or_glob)
 }
 
 /// Loads the templates under a directory or matching a glob into `tera`, rewritten.
 pub fn load_templates(tera: &mut Tera, dir_or_glob: &str) -> Result<()> {
-    let templates = loader::collect(dir_or_glob).map_err(Error::msg)?;
-    add_raw_templates(tera, templates)
+    loader::load_templates(tera, dir_or_glob)
 }
 
 /// Adds one template from a string, rewritten (and registers `session()`).
 pub fn add_raw_template(tera: &mut Tera, name: &str, source: &str) -> Result<()> {
-    add_raw_templates(tera, [(name, source)])
+    loader::add_raw_templates(tera, [(name, source)])
 }
 
 /// Adds templates from strings, rewritten (and registers `session()`).
@@ -149,13 +148,25 @@ where
     N: AsRef<str>,
     S: AsRef<str>,
 {
-    add_to_tera(tera);
-    let mut rewritten = Vec::new();
-    for (name, source) in templates {
-        let source = rewrite(source.as_ref())
-            .map_err(|e| Error::msg(format!("template `{}`, {e}", name.as_ref())))?
-            .into_owned();
-        rewritten.push((name.as_ref().to_owned(), source));
+    loader::add_raw_templates(tera, templates)
+}
+
+impl Engine for Tera {
+    type Error = Error;
+
+    fn rewrite(source: &str) -> std::result::Result<Cow<'_, str>, RewriteError> {
+        rewrite(source)
     }
-    tera.add_raw_templates(rewritten)
+
+    fn error(message: String) -> Error {
+        Error::msg(message)
+    }
+
+    fn add_session_function(&mut self) {
+        add_to_tera(self);
+    }
+
+    fn add_rewritten<N: AsRef<str>>(&mut self, templates: Vec<(N, String)>) -> Result<()> {
+        self.add_raw_templates(templates)
+    }
 }

@@ -1,6 +1,7 @@
 //! Tera 2: the lookups the rewrite produces, the `session()` function behind
 //! them, loaders that rewrite, and the per-render binding.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
@@ -11,7 +12,8 @@ use tera::{Context, Error, Kwargs, Map, State, Tera, TeraResult, Value};
 
 use crate::binding::{FUNCTION_NAME, SESSION_DATA_KEY};
 use crate::call::{self, Call, NO_SESSION};
-use crate::{loader, rewrite_tera2};
+use crate::loader::{self, Engine};
+use crate::{RewriteError, rewrite_tera2};
 
 /// The key of the entry that keeps the map of an empty session truthy (see
 /// [`bind`]): not a string, so no session key can be equal to it.
@@ -130,22 +132,19 @@ pub fn render(tera: &Tera, name: &str, context: &Context, session: &Session) -> 
 /// `session_tera::new("templates")` or `session_tera::new("templates/**/*.html")`.
 /// Names are paths relative to the directory, as Tera names them.
 pub fn new(dir_or_glob: &str) -> TeraResult<Tera> {
-    let mut tera = Tera::new();
-    load_templates(&mut tera, dir_or_glob)?;
-    Ok(tera)
+    loader::new(dir_or_glob)
 }
 
 /// Loads the templates under a directory or matching a glob into `tera`,
 /// rewritten; see [`new`]. Call again to reload.
 pub fn load_templates(tera: &mut Tera, dir_or_glob: &str) -> TeraResult<()> {
-    let templates = loader::collect(dir_or_glob).map_err(Error::message)?;
-    add_raw_templates(tera, templates)
+    loader::load_templates(tera, dir_or_glob)
 }
 
 /// Adds one template from a string, rewritten by [`rewrite_tera2`] (and
 /// registers `session()`).
 pub fn add_raw_template(tera: &mut Tera, name: &str, source: &str) -> TeraResult<()> {
-    add_raw_templates(tera, [(name, source)])
+    loader::add_raw_templates(tera, [(name, source)])
 }
 
 /// Adds templates from strings, rewritten by [`rewrite_tera2`] (and registers
@@ -156,13 +155,25 @@ where
     N: AsRef<str>,
     S: AsRef<str>,
 {
-    add_to_tera(tera);
-    let mut rewritten = Vec::new();
-    for (name, source) in templates {
-        let source = rewrite_tera2(source.as_ref())
-            .map_err(|e| Error::message(format!("template `{}`, {e}", name.as_ref())))?
-            .into_owned();
-        rewritten.push((name, source));
+    loader::add_raw_templates(tera, templates)
+}
+
+impl Engine for Tera {
+    type Error = Error;
+
+    fn rewrite(source: &str) -> Result<Cow<'_, str>, RewriteError> {
+        rewrite_tera2(source)
     }
-    tera.add_raw_templates(rewritten)
+
+    fn error(message: String) -> Error {
+        Error::message(message)
+    }
+
+    fn add_session_function(&mut self) {
+        add_to_tera(self);
+    }
+
+    fn add_rewritten<N: AsRef<str>>(&mut self, templates: Vec<(N, String)>) -> TeraResult<()> {
+        self.add_raw_templates(templates)
+    }
 }
