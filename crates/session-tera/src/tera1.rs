@@ -1,30 +1,4 @@
-//! Tera 1.x (the `tera1` feature): the keyword form of the rewrite
-//! ([`rewrite`]) and the same `session()` function, with the
-//! session bound through a render-scoped thread-local.
-//!
-//! Tera 1 functions see only their arguments — no render state, no context —
-//! so the session of the render is kept in a thread-local for the duration
-//! of the render: [`render`] sets it and a guard restores the previous value
-//! when the render ends, by returning or by panicking. Renders on other
-//! threads, and renders after this one, never see it.
-//!
-//! ```
-//! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! # let manager = session_core::SessionManager::builder().build()?;
-//! # let sessions = manager.request(session_core::RequestContext::new());
-//! # let session = sessions.session().await?;
-//! use session_tera::tera1;
-//!
-//! let mut tera = tera1::Tera::default();
-//! tera1::add_raw_template(&mut tera, "hi.html", "{{ session().get('user', 'guest') }}")?;
-//!
-//! assert_eq!(tera1::render(&tera, "hi.html", &tera1::Context::new(), &session)?, "guest");
-//! session.set("user", "Ada")?;
-//! assert_eq!(tera1::render(&tera, "hi.html", &tera1::Context::new(), &session)?, "Ada");
-//! // No session bound: an error that says so.
-//! assert!(tera.render("hi.html", &tera1::Context::new()).is_err());
-//! # Ok(()) }
-//! ```
+#![doc = include_str!("../docs/tera1.md")]
 
 use std::borrow::Cow;
 use std::cell::RefCell;

@@ -84,7 +84,8 @@ fn session_value(session: &Session) -> Value {
     session.with_data(
         |data| match (data.session.is_empty(), data.flash.is_empty()) {
             (true, true) => empty_session(),
-            // The usual cases convert the one map straight into Tera's.
+            // With one bucket empty the overlay is the other bucket: that map
+            // converts straight into Tera's, without collecting the overlay.
             (false, true) => Value::from_serializable(&data.session),
             (true, false) => Value::from_serializable(&data.flash),
             (false, false) => {
