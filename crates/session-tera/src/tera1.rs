@@ -1,31 +1,6 @@
-//! Tera 1.x (the `tera1` feature): the keyword form of the rewrite
-//! ([`rewrite`]) and the same `session()` function, with the
-//! session bound through a render-scoped thread-local.
-//!
-//! Tera 1 functions see only their arguments — no render state, no context —
-//! so the session of the render is kept in a thread-local for the duration
-//! of the render: [`render`] sets it and a guard restores the previous value
-//! when the render ends, by returning or by panicking. Renders on other
-//! threads, and renders after this one, never see it.
-//!
-//! ```
-//! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! # let manager = session_core::SessionManager::builder().build()?;
-//! # let sessions = manager.request(session_core::RequestContext::new());
-//! # let session = sessions.session().await?;
-//! use session_tera::tera1;
-//!
-//! let mut tera = tera1::Tera::default();
-//! tera1::add_raw_template(&mut tera, "hi.html", "{{ session().get('user', 'guest') }}")?;
-//!
-//! assert_eq!(tera1::render(&tera, "hi.html", &tera1::Context::new(), &session)?, "guest");
-//! session.set("user", "Ada")?;
-//! assert_eq!(tera1::render(&tera, "hi.html", &tera1::Context::new(), &session)?, "Ada");
-//! // No session bound: an error that says so.
-//! assert!(tera.render("hi.html", &tera1::Context::new()).is_err());
-//! # Ok(()) }
-//! ```
+#![doc = include_str!("../docs/tera1.md")]
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::marker::PhantomData;
@@ -34,8 +9,10 @@ use session_core::Session;
 
 pub use ::tera1::{Context, Error, Result, Tera, Value};
 
+use crate::binding::FUNCTION_NAME;
 use crate::call::{self, Call, NO_SESSION};
-use crate::{loader, rewrite};
+use crate::loader::{self, Engine};
+use crate::{RewriteError, rewrite};
 
 thread_local! {
     static BOUND: RefCell<Option<Session>> = const { RefCell::new(None) };
@@ -45,7 +22,7 @@ thread_local! {
 /// `session(has=KEY)`, `session(get=KEY)`, `session(get=KEY, default=VALUE)`
 /// and `session(all=true)`. The loaders of this module do it for you.
 pub fn add_to_tera(tera: &mut Tera) {
-    tera.register_function("session", session);
+    tera.register_function(FUNCTION_NAME, session);
 }
 
 fn session(args: &HashMap<String, Value>) -> Result<Value> {
@@ -125,20 +102,17 @@ pub fn render(tera: &Tera, name: &str, context: &Context, session: &Session) -> 
 /// or matching a glob loaded through [`rewrite`], as
 /// `Tera::new(glob)` would load them.
 pub fn new(dir_or_glob: &str) -> Result<Tera> {
-    let mut tera = Tera::default();
-    load_templates(&mut tera, dir_or_glob)?;
-    Ok(tera)
+    loader::new(dir_or_glob)
 }
 
 /// Loads the templates under a directory or matching a glob into `tera`, rewritten.
 pub fn load_templates(tera: &mut Tera, dir_or_glob: &str) -> Result<()> {
-    let templates = loader::collect(dir_or_glob).map_err(Error::msg)?;
-    add_raw_templates(tera, templates)
+    loader::load_templates(tera, dir_or_glob)
 }
 
 /// Adds one template from a string, rewritten (and registers `session()`).
 pub fn add_raw_template(tera: &mut Tera, name: &str, source: &str) -> Result<()> {
-    add_raw_templates(tera, [(name, source)])
+    loader::add_raw_templates(tera, [(name, source)])
 }
 
 /// Adds templates from strings, rewritten (and registers `session()`).
@@ -148,13 +122,25 @@ where
     N: AsRef<str>,
     S: AsRef<str>,
 {
-    add_to_tera(tera);
-    let mut rewritten = Vec::new();
-    for (name, source) in templates {
-        let source = rewrite(source.as_ref())
-            .map_err(|e| Error::msg(format!("template `{}`, {e}", name.as_ref())))?
-            .into_owned();
-        rewritten.push((name.as_ref().to_owned(), source));
+    loader::add_raw_templates(tera, templates)
+}
+
+impl Engine for Tera {
+    type Error = Error;
+
+    fn rewrite(source: &str) -> std::result::Result<Cow<'_, str>, RewriteError> {
+        rewrite(source)
     }
-    tera.add_raw_templates(rewritten)
+
+    fn error(message: String) -> Error {
+        Error::msg(message)
+    }
+
+    fn add_session_function(&mut self) {
+        add_to_tera(self);
+    }
+
+    fn add_rewritten<N: AsRef<str>>(&mut self, templates: Vec<(N, String)>) -> Result<()> {
+        self.add_raw_templates(templates)
+    }
 }

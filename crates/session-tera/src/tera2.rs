@@ -1,6 +1,7 @@
 //! Tera 2: the lookups the rewrite produces, the `session()` function behind
 //! them, loaders that rewrite, and the per-render binding.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
@@ -9,20 +10,10 @@ use session_core::StoredValue;
 use tera::value::Key;
 use tera::{Context, Error, Kwargs, Map, State, Tera, TeraResult, Value};
 
+use crate::binding::{FUNCTION_NAME, SESSION_DATA_KEY};
 use crate::call::{self, Call, NO_SESSION};
-use crate::{loader, rewrite_tera2};
-
-/// The context key that carries the bound session's data into a render.
-///
-/// [`bind`] and [`render`] set it to a map of the session's data (session
-/// data overlaid with flash data); the rewritten templates read it directly
-/// (`__session_views?.success`, see [`rewrite_tera2`]) and the `session()`
-/// function through its [`State`].
-///
-/// Tera 2 components have isolated contexts: a component that uses
-/// `session()` declares it as an implicit parameter,
-/// `{% component alerts(@__session_views) %}`.
-pub const SESSION_KEY: &str = "__session_views";
+use crate::loader::{self, Engine};
+use crate::{RewriteError, rewrite_tera2};
 
 /// The key of the entry that keeps the map of an empty session truthy (see
 /// [`bind`]): not a string, so no session key can be equal to it.
@@ -35,20 +26,20 @@ const EMPTY_MARKER: Key<'static> = Key::U128(u128::MAX);
 /// Register it before adding templates that call it (Tera 2 checks functions
 /// when templates are added); the loaders of this crate do it for you.
 pub fn add_to_tera(tera: &mut Tera) {
-    tera.register_function("session", session);
+    tera.register_function(FUNCTION_NAME, session);
 }
 
 fn session(kwargs: Kwargs, state: &State<'_>) -> TeraResult<Value> {
-    let data = state.get::<Value>(SESSION_KEY)?.ok_or_else(|| {
+    let data = state.get::<Value>(SESSION_DATA_KEY)?.ok_or_else(|| {
         Error::message(format!(
             "{NO_SESSION}; render through session_tera::render(&tera, name, &context, &session) \
              or call session_tera::bind(&mut context, &session) first (a Tera 2 component that \
-             uses session() declares the implicit parameter @{SESSION_KEY})"
+             uses session() declares the implicit parameter @{SESSION_DATA_KEY})"
         ))
     })?;
     let Some(map) = data.as_map() else {
         return Err(Error::message(format!(
-            "the context value `{SESSION_KEY}` is not a bound session; set it only through session_tera::bind"
+            "the context value `{SESSION_DATA_KEY}` is not a bound session; set it only through session_tera::bind"
         )));
     };
     let call = call::parse(
@@ -80,20 +71,21 @@ fn key_of(value: &Value) -> TeraResult<Key<'_>> {
 /// Binds `session` to renders of `context`: what `session()` reads.
 ///
 /// The session's data (session data overlaid with flash data) is copied into
-/// the context once, as a map under [`SESSION_KEY`], so a render sees one
+/// the context once, as a map under [`SESSION_DATA_KEY`], so a render sees one
 /// consistent snapshot. The map of an empty session holds one entry under a
 /// key that is not a string (so it matches no session key): a bound session
 /// is never falsy, which is how the rewritten templates tell "nothing bound"
 /// from "nothing in the session" without a second lookup.
 pub fn bind(context: &mut Context, session: &Session) {
-    context.insert_value(SESSION_KEY, session_value(session));
+    context.insert_value(SESSION_DATA_KEY, session_value(session));
 }
 
 fn session_value(session: &Session) -> Value {
     session.with_data(
         |data| match (data.session.is_empty(), data.flash.is_empty()) {
             (true, true) => empty_session(),
-            // The usual cases convert the one map straight into Tera's.
+            // With one bucket empty the overlay is the other bucket: that map
+            // converts straight into Tera's, without collecting the overlay.
             (false, true) => Value::from_serializable(&data.session),
             (true, false) => Value::from_serializable(&data.flash),
             (false, false) => {
@@ -141,22 +133,19 @@ pub fn render(tera: &Tera, name: &str, context: &Context, session: &Session) -> 
 /// `session_tera::new("templates")` or `session_tera::new("templates/**/*.html")`.
 /// Names are paths relative to the directory, as Tera names them.
 pub fn new(dir_or_glob: &str) -> TeraResult<Tera> {
-    let mut tera = Tera::new();
-    load_templates(&mut tera, dir_or_glob)?;
-    Ok(tera)
+    loader::new(dir_or_glob)
 }
 
 /// Loads the templates under a directory or matching a glob into `tera`,
 /// rewritten; see [`new`]. Call again to reload.
 pub fn load_templates(tera: &mut Tera, dir_or_glob: &str) -> TeraResult<()> {
-    let templates = loader::collect(dir_or_glob).map_err(Error::message)?;
-    add_raw_templates(tera, templates)
+    loader::load_templates(tera, dir_or_glob)
 }
 
 /// Adds one template from a string, rewritten by [`rewrite_tera2`] (and
 /// registers `session()`).
 pub fn add_raw_template(tera: &mut Tera, name: &str, source: &str) -> TeraResult<()> {
-    add_raw_templates(tera, [(name, source)])
+    loader::add_raw_templates(tera, [(name, source)])
 }
 
 /// Adds templates from strings, rewritten by [`rewrite_tera2`] (and registers
@@ -167,13 +156,25 @@ where
     N: AsRef<str>,
     S: AsRef<str>,
 {
-    add_to_tera(tera);
-    let mut rewritten = Vec::new();
-    for (name, source) in templates {
-        let source = rewrite_tera2(source.as_ref())
-            .map_err(|e| Error::message(format!("template `{}`, {e}", name.as_ref())))?
-            .into_owned();
-        rewritten.push((name, source));
+    loader::add_raw_templates(tera, templates)
+}
+
+impl Engine for Tera {
+    type Error = Error;
+
+    fn rewrite(source: &str) -> Result<Cow<'_, str>, RewriteError> {
+        rewrite_tera2(source)
     }
-    tera.add_raw_templates(rewritten)
+
+    fn error(message: String) -> Error {
+        Error::message(message)
+    }
+
+    fn add_session_function(&mut self) {
+        add_to_tera(self);
+    }
+
+    fn add_rewritten<N: AsRef<str>>(&mut self, templates: Vec<(N, String)>) -> TeraResult<()> {
+        self.add_raw_templates(templates)
+    }
 }

@@ -8,7 +8,7 @@ use session_core::serde_json::{Map, Value, json};
 use session_core::{RequestContext, Session, SessionManager};
 
 /// A session holding `data`: `{"session": {...}, "flash": {...}}`.
-pub async fn session_with(data: &Value) -> Session {
+pub(crate) async fn session_with(data: &Value) -> Session {
     let manager = SessionManager::builder().build().expect("memory manager");
     let sessions = manager.request(RequestContext::new());
     let session = sessions.session().await.expect("session");
@@ -23,18 +23,18 @@ pub async fn session_with(data: &Value) -> Session {
 }
 
 /// A session with one flash message.
-pub async fn flashed(key: &str, message: &str) -> Session {
+pub(crate) async fn flashed(key: &str, message: &str) -> Session {
     session_with(&json!({"flash": {key: message}})).await
 }
 
 /// The templates of the project, `templates/` at the workspace root.
-pub fn project_templates() -> &'static Path {
+pub(crate) fn project_templates() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../templates"))
 }
 
 /// A MiniJinja environment as the project's views set one up: `session()`
 /// registered and the trailing newline kept, as Tera keeps it.
-pub fn minijinja_env(dir: &Path) -> minijinja::Environment<'static> {
+pub(crate) fn minijinja_env(dir: &Path) -> minijinja::Environment<'static> {
     let mut env = minijinja::Environment::new();
     session_minijinja::add_to_environment(&mut env);
     env.set_syntax(
@@ -48,7 +48,7 @@ pub fn minijinja_env(dir: &Path) -> minijinja::Environment<'static> {
 }
 
 /// Escaped entities spelled one way: `&#39;` for `'`, `/` for `/`.
-pub fn normalise(html: &str) -> String {
+pub(crate) fn normalise(html: &str) -> String {
     html.replace("&#x27;", "&#39;")
         .replace("&#x2f;", "/")
         .replace("&#x2F;", "/")

@@ -1,4 +1,4 @@
-//! Finding template files for the loaders of both Tera versions.
+//! Finding the template files under a directory or matching a glob.
 
 use std::path::{Path, PathBuf};
 
@@ -8,7 +8,7 @@ use walkdir::WalkDir;
 /// The templates under a directory, or matching a glob, as (name, source),
 /// sorted by name. Names are paths relative to the directory (or the glob's
 /// directory part), with `/` separators, as `Tera::new` names them.
-pub(crate) fn collect(dir_or_glob: &str) -> Result<Vec<(String, String)>, String> {
+pub(super) fn collect(dir_or_glob: &str) -> Result<Vec<(String, String)>, String> {
     let (base, matcher) = match dir_or_glob.find(['*', '?', '[', '{']) {
         Some(first_meta) => {
             let split = dir_or_glob[..first_meta]

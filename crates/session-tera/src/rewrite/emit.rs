@@ -1,0 +1,184 @@
+//! Writing the rewritten source: text and code copied as they are, each
+//! helper call replaced by its keyword or lookup form with its newlines kept.
+
+use std::borrow::Cow;
+
+use super::key::Key;
+use super::open_call::{Method, OpenCall};
+use crate::binding::{FUNCTION_NAME, SESSION_DATA_KEY};
+
+/// What a helper use is rewritten into.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Target {
+    /// `session(has=…)`: the registered function (Tera 1 and 2).
+    Keyword,
+    /// Reads of the bound map, falling back to `Keyword` for complex keys (Tera 2).
+    Lookup,
+}
+
+/// The output of a rewrite, built as the lexer goes: the source is copied
+/// lazily, up to each place that changes, so a source with nothing to
+/// rewrite is never copied.
+pub(super) struct Emitter<'a> {
+    src: &'a str,
+    target: Target,
+    out: String,
+    /// Where a call's rewritten form is built (kept to reuse its allocation).
+    scratch: String,
+    /// `src[..copied]` is already in `out` (rewritten where needed).
+    copied: usize,
+    changed: bool,
+}
+
+impl<'a> Emitter<'a> {
+    pub(super) fn new(src: &'a str, target: Target) -> Self {
+        Emitter {
+            src,
+            target,
+            out: String::new(),
+            scratch: String::new(),
+            copied: 0,
+            changed: false,
+        }
+    }
+
+    /// How much is written so far: where the next copied text goes.
+    pub(super) fn len(&self) -> usize {
+        self.out.len()
+    }
+
+    /// Copies `src[copied..upto]` to the output and skips `src[upto..resume]`.
+    pub(super) fn copy_and_skip(&mut self, upto: usize, resume: usize) {
+        if !self.changed {
+            self.changed = true;
+            self.out.reserve(self.src.len() + self.src.len() / 2);
+        }
+        self.out.push_str(&self.src[self.copied..upto]);
+        self.copied = resume;
+    }
+
+    /// At the `)` (at `pos`) of a valid call: replaces the call's arguments,
+    /// already in the output, with its rewritten form.
+    pub(super) fn finish_call(&mut self, call: &OpenCall, pos: usize) {
+        self.copy_and_skip(pos, pos + 1);
+        let mut rewritten = std::mem::take(&mut self.scratch);
+        rewritten.clear();
+        let text = &self.out[call.out_start..];
+        // A valid call has at most two arguments, and a trailing comma.
+        let mut args = [""; 3];
+        let mut count = 0;
+        let mut from = 0;
+        for cut in call.cuts.iter().take(2) {
+            args[count] = &text[from..cut - call.out_start];
+            count += 1;
+            from = cut - call.out_start;
+        }
+        args[count] = &text[from..];
+        count += 1;
+        let tail = if call.trailing_comma {
+            count -= 1;
+            args[count]
+        } else {
+            ""
+        };
+        let args = &args[..count];
+        let done = self.target == Target::Lookup && lookup(&mut rewritten, call, args, tail);
+        if !done {
+            keyword(&mut rewritten, call, args, tail);
+        }
+        self.out.truncate(call.out_start);
+        self.out.push_str(&rewritten);
+        self.scratch = rewritten;
+    }
+
+    /// The rewritten source: borrowed when nothing was rewritten.
+    pub(super) fn finish(self) -> Cow<'a, str> {
+        if !self.changed {
+            return Cow::Borrowed(self.src);
+        }
+        let Emitter {
+            src,
+            mut out,
+            copied,
+            ..
+        } = self;
+        out.push_str(&src[copied..]);
+        Cow::Owned(out)
+    }
+}
+
+/// `session(has=ARG)`, `session(get=ARG, default=DEFAULT)` or `session(all=true)`.
+fn keyword(out: &mut String, call: &OpenCall, args: &[&str], tail: &str) {
+    out.push_str(FUNCTION_NAME);
+    out.push('(');
+    push_newlines(out, call.newlines);
+    out.push_str(match call.method {
+        Method::Has => "has=",
+        Method::Get => "get=",
+        Method::All => "all=true",
+    });
+    out.push_str(args.first().copied().unwrap_or(""));
+    if let Some(default) = args.get(1) {
+        out.push_str(", default=");
+        out.push_str(default);
+    }
+    out.push_str(tail);
+    out.push(')');
+}
+
+/// Writes the Tera 2 form of a call (see [`rewrite_tera2`](crate::rewrite_tera2));
+/// false, with nothing written, when it goes through the keyword form.
+fn lookup(out: &mut String, call: &OpenCall, args: &[&str], tail: &str) -> bool {
+    // `all()` needs the function (it leaves out the empty-session marker).
+    if call.method == Method::All {
+        return false;
+    }
+    let arg = args.first().copied().unwrap_or("");
+    let Some(key) = Key::classify(arg.trim(), call.squares) else {
+        return false;
+    };
+    // Blank lines around the key (which has none inside) and before the
+    // call's `(` go before the default, or at the end.
+    let moved = call.newlines + newlines_in(arg);
+    out.push('(');
+    if call.method == Method::Has {
+        out.push_str("true if ");
+        key.read(out, true);
+        out.push_str(" else ");
+        out.push_str(key.expression());
+        bound_or_function(out);
+        push_newlines(out, moved);
+    } else {
+        key.read(out, true);
+        out.push_str(" or (");
+        key.read(out, false);
+        out.push_str(" if ");
+        out.push_str(key.expression());
+        bound_or_function(out);
+        out.push_str(" else ");
+        push_newlines(out, moved);
+        out.push_str(args.get(1).copied().unwrap_or("none"));
+        out.push(')');
+    }
+    push_newlines(out, newlines_in(tail));
+    out.push(')');
+    true
+}
+
+/// ` in (S or session())`: the bound map, or (nothing bound) the function's
+/// error that says so.
+fn bound_or_function(out: &mut String) {
+    out.push_str(" in (");
+    out.push_str(SESSION_DATA_KEY);
+    out.push_str(" or ");
+    out.push_str(FUNCTION_NAME);
+    out.push_str("())");
+}
+
+fn newlines_in(text: &str) -> usize {
+    text.bytes().filter(|b| *b == b'\n').count()
+}
+
+fn push_newlines(out: &mut String, count: usize) {
+    out.extend(std::iter::repeat_n('\n', count));
+}

@@ -1,0 +1,302 @@
+use super::{rewrite, rewrite_tera2};
+
+fn ok(source: &str) -> String {
+    rewrite(source).expect("rewrites").into_owned()
+}
+
+fn tera2(source: &str) -> String {
+    let out = rewrite_tera2(source).expect("rewrites").into_owned();
+    assert_eq!(
+        out.matches('\n').count(),
+        source.matches('\n').count(),
+        "{out}"
+    );
+    out
+}
+
+/// The Tera 2 forms, with `S` for the bound map.
+fn s(form: &str) -> String {
+    form.replace('S', "__session_views")
+}
+
+fn err(source: &str) -> String {
+    rewrite(source).expect_err("is an error").to_string()
+}
+
+#[test]
+fn rewrites_the_three_methods() {
+    assert_eq!(ok("{{ session().has('a') }}"), "{{ session(has='a') }}");
+    assert_eq!(ok("{{ session().get(\"a\") }}"), "{{ session(get=\"a\") }}");
+    assert_eq!(
+        ok("{{ session().get('a', 'b') }}"),
+        "{{ session(get='a', default= 'b') }}"
+    );
+    assert_eq!(ok("{{ session().all() }}"), "{{ session(all=true) }}");
+    assert_eq!(
+        ok("{{session().all()|length}}"),
+        "{{session(all=true)|length}}"
+    );
+}
+
+#[test]
+fn only_in_code() {
+    for source in [
+        "session().has('a')",
+        "{# {{ session().has('a') }} #}",
+        "{{ 'session().has(\"a\")' }}",
+        "{{ \"it's session().has('a')\" }}",
+        "{{ `session().get('a')` }}",
+        "{% raw %}{{ session().has('a') }}{% endraw %}",
+        "{%- raw -%} {% if session().has('a') %} {%- endraw -%}",
+        "{{ user.session().has('a') }}",
+        "{{ m::session().has('a') }}",
+        "{{ my_session().has('a') }}",
+        "{{ session(has='a') }}",
+        "{{ session }}",
+        "{% raw %}{{ session().has('a') }}",
+    ] {
+        assert_eq!(ok(source), source, "{source}");
+    }
+}
+
+#[test]
+fn whitespace_control_forms() {
+    assert_eq!(
+        ok("{%- if session().has('a') -%}{{- session().get('a') -}}{%- endif %}"),
+        "{%- if session(has='a') -%}{{- session(get='a') -}}{%- endif %}"
+    );
+}
+
+#[test]
+fn code_after_raw_and_comments_is_rewritten() {
+    assert_eq!(
+        ok("{% raw %}session().has(1){% endraw %}{# session().has(2) #}{{ session().has(3) }}"),
+        "{% raw %}session().has(1){% endraw %}{# session().has(2) #}{{ session(has=3) }}"
+    );
+}
+
+#[test]
+fn any_expression_as_argument() {
+    assert_eq!(
+        ok("{{ session().get(keys[0] ~ (\"x)\" | lower), {'a': [1, (2)]}) }}"),
+        "{{ session(get=keys[0] ~ (\"x)\" | lower), default= {'a': [1, (2)]}) }}"
+    );
+    assert_eq!(
+        ok("{{ session().get(session().get('k'), session().all()) }}"),
+        "{{ session(get=session(get='k'), default= session(all=true)) }}"
+    );
+    assert_eq!(ok("{{ session().has('a',) }}"), "{{ session(has='a') }}");
+    assert_eq!(
+        ok("{{ f(session().has('a'), 2) }}"),
+        "{{ f(session(has='a'), 2) }}"
+    );
+}
+
+#[test]
+fn keeps_newlines() {
+    let source = "{{ session ( )\n  . get (\n 'a'\n ) }}\n{{ session().has(x) }}";
+    let rewritten = ok(source);
+    assert_eq!(
+        rewritten,
+        "{{ session(\nget=\n 'a'\n ) }}\n{{ session(has=x) }}"
+    );
+    assert_eq!(rewritten.lines().count(), source.lines().count());
+}
+
+#[test]
+fn errors_name_the_line() {
+    assert_eq!(
+        err("a\n{{ x }}{{ session().nope('a') }}"),
+        "line 2, column 11: session() has no method `nope`; it has has(key), get(key) or get(key, default), and all()"
+    );
+    assert_eq!(
+        err("{{ session().has() }}"),
+        "line 1, column 4: session().has() takes 1 argument (the key), got 0"
+    );
+    assert_eq!(
+        err("{{ session().has('a', 'b') }}"),
+        "line 1, column 4: session().has() takes 1 argument (the key), got 2"
+    );
+    assert_eq!(
+        err("{{ session().get(1, 2, 3) }}"),
+        "line 1, column 4: session().get() takes 1 or 2 arguments (the key, then a default), got 3"
+    );
+    assert_eq!(
+        err("{{ session().all(1) }}"),
+        "line 1, column 4: session().all() takes no arguments, got 1"
+    );
+    assert_eq!(
+        err("\n\n{% if session().has('a' %}"),
+        "line 3, column 7: session().has( is not closed before the end of the tag"
+    );
+    assert_eq!(
+        err("{{ session().has('a'] }}"),
+        "line 1, column 4: session().has( is closed by `]`"
+    );
+}
+
+#[test]
+fn tera2_reads_the_bound_map() {
+    assert_eq!(
+        tera2("{{ session().has('a') }}"),
+        s("{{ (true if S?.a else 'a' in (S or session())) }}")
+    );
+    assert_eq!(
+        tera2("{{ session().get(\"a\") }}"),
+        s("{{ (S?.a or (S.a if \"a\" in (S or session()) else none)) }}")
+    );
+    assert_eq!(
+        tera2("{{ session().get('a', 'b') }}"),
+        s("{{ (S?.a or (S.a if 'a' in (S or session()) else  'b')) }}")
+    );
+    assert_eq!(
+        tera2("{{session().all()|length}}"),
+        "{{session(all=true)|length}}"
+    );
+}
+
+#[test]
+fn tera2_keys_that_are_not_names_are_subscripts() {
+    for key in ["'my-key'", "'true'", "'loop'", "'1a'", "''", "'é'", "`a b`"] {
+        assert_eq!(
+            tera2(&format!("{{{{ session().has({key}) }}}}")),
+            s(&format!(
+                "{{{{ (true if S?[{key}] else {key} in (S or session())) }}}}"
+            )),
+        );
+    }
+    for key in ["level", "cfg.key", "keys[0]", "a.b[-1]['c'].d", "x[\"y\"]"] {
+        assert_eq!(
+            tera2(&format!("{{{{ session().get({key}) }}}}")),
+            s(&format!(
+                "{{{{ (S?[{key}] or (S[{key}] if {key} in (S or session()) else none)) }}}}"
+            )),
+        );
+    }
+}
+
+/// Keys that are not simple go through the keyword form: evaluated once,
+/// with the function's own errors for non-string literals.
+#[test]
+fn tera2_complex_keys_use_the_keyword_form() {
+    for key in [
+        "1",
+        "none",
+        "true",
+        "'a' ~ 'b'",
+        "level | lower",
+        "(\"a\")",
+        "f(x=1)",
+        "keys[i]",
+        "keys[0][1]x",
+        "'it\\'s'",
+        "a . b",
+        "a.",
+        "loop.index",
+    ] {
+        assert_eq!(
+            tera2(&format!("{{{{ session().has({key}) }}}}")),
+            format!("{{{{ session(has={key}) }}}}"),
+        );
+        assert_eq!(
+            tera2(&format!("{{{{ session().get({key}, 2) }}}}")),
+            format!("{{{{ session(get={key}, default= 2) }}}}"),
+        );
+    }
+    // A call in the key is rewritten; the outer call keeps it evaluated once.
+    assert_eq!(
+        tera2("{{ session().get(session().get('k')) }}"),
+        s("{{ session(get=(S?.k or (S.k if 'k' in (S or session()) else none))) }}")
+    );
+    // A call in the default is rewritten in place.
+    assert_eq!(
+        tera2("{{ session().get('a', session().get('b', 1)) }}"),
+        s(
+            "{{ (S?.a or (S.a if 'a' in (S or session()) else  (S?.b or (S.b if 'b' in (S or session()) else  1)))) }}"
+        )
+    );
+}
+
+/// Tera 2 allows four nested subscripts: a path key inside enough `[`
+/// goes through the keyword form instead of adding one.
+#[test]
+fn tera2_respects_the_subscript_nesting_limit() {
+    assert!(tera2("{{ a[b[c[session().has(k)]]] }}").contains("__session_views?[k]"));
+    assert!(tera2("{{ a[b[session().has(k[0])]] }}").contains("__session_views?[k[0]]"));
+    assert_eq!(
+        tera2("{{ a[b[c[session().has(k[0])]]] }}"),
+        "{{ a[b[c[session(has=k[0])]]] }}"
+    );
+    assert_eq!(
+        tera2("{{ a[b[c[d[session().has(k)]]]] }}"),
+        "{{ a[b[c[d[session(has=k)]]]] }}"
+    );
+    // Names need no subscript.
+    assert!(tera2("{{ a[b[c[d[session().has('k')]]]] }}").contains("__session_views?.k"));
+}
+
+#[test]
+fn tera2_keeps_newlines() {
+    assert_eq!(
+        tera2("{{ session ( )\n  . get (\n 'a'\n ) }}\n{{ session().has(x) }}"),
+        s(
+            "{{ (S?.a or (S.a if 'a' in (S or session()) else \n\n\nnone)) }}\n{{ (true if S?[x] else x in (S or session())) }}"
+        )
+    );
+    // The default stays on its line.
+    assert_eq!(
+        tera2("{{ session().get(\n  'a',\n  nope.x\n) }}"),
+        s("{{ (S?.a or (S.a if 'a' in (S or session()) else \n\n  nope.x\n)) }}")
+    );
+    assert_eq!(
+        tera2("{{ session().has('a',\n) }}{{ session().all(\n) }}"),
+        s("{{ (true if S?.a else 'a' in (S or session())\n) }}{{ session(all=true\n) }}")
+    );
+    // A multi-line key is not simple: kept as written in the keyword form.
+    assert_eq!(
+        tera2("{{ session().has('a'\n ~ 'b') }}"),
+        "{{ session(has='a'\n ~ 'b') }}"
+    );
+}
+
+#[test]
+fn tera2_only_in_code_and_idempotent() {
+    for source in [
+        "session().has('a')",
+        "{# {{ session().has('a') }} #}",
+        "{{ 'session().has(\"a\")' }}",
+        "{% raw %}{{ session().has('a') }}{% endraw %}",
+        "{{ user.session().has('a') }}",
+        "{{ session(has='a') }}",
+    ] {
+        assert_eq!(tera2(source), source, "{source}");
+    }
+    let once = tera2(
+        "{{ session().get(session().get(k), session().all()) }}{% if session().has('x') %}{% endif %}",
+    );
+    assert_eq!(tera2(&once), once);
+}
+
+#[test]
+fn tera2_errors_are_the_same() {
+    for source in [
+        "a\n{{ x }}{{ session().nope('a') }}",
+        "{{ session().has() }}",
+        "{{ session().get(1, 2, 3) }}",
+        "\n\n{% if session().has('a' %}",
+        "{{ session().has('a'] }}",
+    ] {
+        assert_eq!(
+            rewrite_tera2(source).expect_err(source),
+            rewrite(source).expect_err(source)
+        );
+    }
+}
+
+#[test]
+fn unchanged_sources_are_borrowed() {
+    assert!(matches!(
+        rewrite("{{ session_id }} session().has(1)"),
+        Ok(std::borrow::Cow::Borrowed(_))
+    ));
+}
