@@ -113,3 +113,52 @@ impl PendingFlash {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use http::{Response, StatusCode, header};
+
+    use super::{PendingFlash, Redirect};
+
+    #[test]
+    fn each_constructor_answers_its_status() {
+        let cases = [
+            (Redirect::to("/a"), StatusCode::SEE_OTHER),
+            (Redirect::see_other("/a"), StatusCode::SEE_OTHER),
+            (Redirect::found("/a"), StatusCode::FOUND),
+            (Redirect::temporary("/a"), StatusCode::TEMPORARY_REDIRECT),
+        ];
+        for (redirect, status) in cases {
+            let response: Response<String> = redirect.into_response();
+            assert_eq!(response.status(), status);
+            assert_eq!(response.headers()[header::LOCATION], "/a");
+        }
+    }
+
+    #[test]
+    fn into_response_sets_the_location_and_carries_the_flashes() {
+        let response: Response<String> = Redirect::to("/dashboard?tab=1")
+            .flash("success", "Saved!")
+            .into_response();
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        assert_eq!(response.headers()[header::LOCATION], "/dashboard?tab=1");
+        assert_eq!(response.headers().len(), 1);
+        assert!(response.body().is_empty());
+        let PendingFlash(flashes) = response
+            .extensions()
+            .get::<PendingFlash>()
+            .expect("the flash rides to the layer");
+        assert_eq!(flashes.len(), 1);
+        assert_eq!(flashes[0].0, "success");
+
+        let plain: Response<String> = Redirect::found("/").into_response();
+        assert!(plain.extensions().get::<PendingFlash>().is_none());
+    }
+
+    #[test]
+    fn a_location_that_is_no_header_value_is_a_500() {
+        let response: Response<String> = Redirect::to("/\nx").into_response();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(response.headers().get(header::LOCATION).is_none());
+    }
+}
