@@ -368,22 +368,23 @@ pub(crate) async fn traced<T>(
     span: tracing::Span,
     call: impl Future<Output = Result<T, SessionError>>,
 ) -> Result<T, SessionError> {
+    // Nothing listens: no wrapper around the call, no fields to look up.
+    if span.is_disabled() {
+        return call.await;
+    }
     let result = tracing::Instrument::instrument(call, span.clone()).await;
-    // A disabled span records nothing; skip even the field lookup.
-    if !span.is_disabled() {
-        match &result {
-            Ok(_) => {
-                span.record("outcome", "ok");
-            }
-            Err(err) => {
-                span.record("outcome", "error");
-                tracing::debug!(
-                    target: "session_core",
-                    parent: &span,
-                    error = %err,
-                    "session driver failed"
-                );
-            }
+    match &result {
+        Ok(_) => {
+            span.record("outcome", "ok");
+        }
+        Err(err) => {
+            span.record("outcome", "error");
+            tracing::debug!(
+                target: "session_core",
+                parent: &span,
+                error = %err,
+                "session driver failed"
+            );
         }
     }
     result
