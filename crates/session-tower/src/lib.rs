@@ -4,6 +4,7 @@
 
 #[cfg(feature = "axum")]
 mod axum;
+mod error;
 mod layer;
 mod redirect;
 

@@ -67,6 +67,12 @@ impl Redirect {
     /// The response: status, `Location`, and the flashes for the layer.
     pub fn into_response<B: From<String>>(self) -> Response<B> {
         let Ok(location) = HeaderValue::try_from(self.location.as_str()) else {
+            // The location itself is left out: it may carry a token.
+            #[cfg(feature = "tracing")]
+            tracing::error!(
+                target: "session_tower",
+                "redirect location is not a valid header value; answered 500"
+            );
             return plain(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "500 Internal Server Error: the redirect location is not a valid header value.\n",
@@ -76,7 +82,15 @@ impl Redirect {
         for (key, value) in self.flashes {
             match value {
                 Ok(value) => flashes.push((key, value)),
-                Err(_) => {
+                #[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
+                Err(error) => {
+                    #[cfg(feature = "tracing")]
+                    tracing::error!(
+                        target: "session_tower",
+                        key = %key,
+                        error = %error,
+                        "redirect flash cannot be stored as JSON; answered 500"
+                    );
                     return plain(
                         StatusCode::INTERNAL_SERVER_ERROR,
                         "500 Internal Server Error: a flash message could not be stored as JSON.\n",
