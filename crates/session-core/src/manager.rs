@@ -216,7 +216,19 @@ impl RequestSessions {
         if self.inner.finished.load(Ordering::Acquire) {
             return Err(ended());
         }
+        #[cfg(not(feature = "tracing"))]
         let loaded = driver.load(&self.inner.request).await?;
+        #[cfg(feature = "tracing")]
+        let loaded = traced(
+            tracing::debug_span!(
+                target: "session_core",
+                "session.load",
+                driver = name,
+                outcome = tracing::field::Empty,
+            ),
+            driver.load(&self.inner.request),
+        )
+        .await?;
         if loaded.needs_save {
             self.inner
                 .driver_asked_to_save
@@ -344,6 +356,38 @@ impl RequestSessions {
         }
         ended
     }
+}
+
+/// Runs a driver's `load` or `save` inside `span` and records its outcome
+/// there. The span names the driver only: ids, values and cookies are
+/// secrets. A failure is also a debug event, because the caller may drop the
+/// error (an integration answers it with a status); integrations log the
+/// errors they answer at a higher level themselves.
+#[cfg(feature = "tracing")]
+pub(crate) async fn traced<T>(
+    span: tracing::Span,
+    call: impl Future<Output = Result<T, SessionError>>,
+) -> Result<T, SessionError> {
+    // Nothing listens: no wrapper around the call, no fields to look up.
+    if span.is_disabled() {
+        return call.await;
+    }
+    let result = tracing::Instrument::instrument(call, span.clone()).await;
+    match &result {
+        Ok(_) => {
+            span.record("outcome", "ok");
+        }
+        Err(err) => {
+            span.record("outcome", "error");
+            tracing::debug!(
+                target: "session_core",
+                parent: &span,
+                error = %err,
+                "session driver failed"
+            );
+        }
+    }
+    result
 }
 
 impl fmt::Debug for RequestSessions {

@@ -248,6 +248,12 @@ impl Session {
         let mut inner = self.inner.lock();
         inner.check_open()?;
         inner.changes.regenerate = true;
+        #[cfg(feature = "tracing")]
+        tracing::debug!(
+            target: "session_core",
+            driver = &*inner.driver_name,
+            "session id to be regenerated"
+        );
         Ok(())
     }
 
@@ -257,6 +263,12 @@ impl Session {
         inner.check_open()?;
         inner.clear_all();
         inner.changes.regenerate = true;
+        #[cfg(feature = "tracing")]
+        tracing::debug!(
+            target: "session_core",
+            driver = &*inner.driver_name,
+            "session invalidated"
+        );
         Ok(())
     }
 
@@ -297,6 +309,8 @@ impl Session {
         request: &RequestContext,
         status: StatusCode,
     ) -> Result<Vec<Cookie<'static>>, SessionError> {
+        #[cfg(feature = "tracing")]
+        let span;
         let (driver, id, data, changes, state) = {
             let mut inner = self.inner.lock();
             if inner.saved {
@@ -330,6 +344,16 @@ impl Session {
             if let Some(data) = Arc::get_mut(&mut inner.data) {
                 data.shrink_to_fit();
             }
+            // Made here, where the driver's name is at hand without a clone.
+            #[cfg(feature = "tracing")]
+            {
+                span = tracing::debug_span!(
+                    target: "session_core",
+                    "session.save",
+                    driver = &*inner.driver_name,
+                    outcome = tracing::field::Empty,
+                );
+            }
             (
                 inner.driver.clone(),
                 inner.id,
@@ -338,15 +362,16 @@ impl Session {
                 inner.state.take(),
             )
         };
-        driver
-            .save(SaveRequest {
-                request,
-                id: id.as_ref(),
-                changes: &changes,
-                data: &data,
-                state: state.as_deref(),
-            })
-            .await
+        let save = driver.save(SaveRequest {
+            request,
+            id: id.as_ref(),
+            changes: &changes,
+            data: &data,
+            state: state.as_deref(),
+        });
+        #[cfg(feature = "tracing")]
+        let save = crate::manager::traced(span, save);
+        save.await
     }
 }
 

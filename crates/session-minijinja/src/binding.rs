@@ -9,8 +9,10 @@ use crate::object::SessionObject;
 /// The context key that carries the request's session into a render.
 ///
 /// It starts with an underscore, so MiniJinja never exports it from an
-/// imported template, and `session()` is the only thing that reads it.
-pub const SESSION_KEY: &str = "__session_views";
+/// imported template, and `session()` is the only thing that reads it. It is
+/// not public: the session object behind it is opaque outside this crate, so
+/// the name would give callers nothing to do but collide with it.
+pub(crate) const SESSION_CONTEXT_KEY: &str = "__session_views";
 
 /// Registers the global function `session()` in `env`.
 ///
@@ -21,7 +23,7 @@ pub fn add_to_environment(env: &mut Environment<'_>) {
 }
 
 fn session(state: &State<'_, '_>) -> Result<Value, Error> {
-    state.lookup(SESSION_KEY).ok_or_else(|| {
+    state.lookup(SESSION_CONTEXT_KEY).ok_or_else(|| {
         Error::new(
             ErrorKind::InvalidOperation,
             "session() was called but no session is bound to this render; render through \
@@ -34,11 +36,11 @@ fn session(state: &State<'_, '_>) -> Result<Value, Error> {
 /// `ctx` with `session` bound to it: the context to render with when
 /// [`render`] does not fit (`render_captured`, `render_captured_to`).
 ///
-/// `ctx` is merged lazily (no copy). The session is bound under
-/// [`SESSION_KEY`], and under `session` as a callable value unless `ctx` has
-/// its own `session`: `session()` then resolves like any other variable,
-/// instead of a context miss, a global function and a second lookup. A key of
-/// `ctx` named [`SESSION_KEY`] is shadowed by the session.
+/// `ctx` is merged lazily (no copy). The session is bound under the hidden
+/// key `__session_views`, and under `session` as a callable value unless
+/// `ctx` has its own `session`: `session()` then resolves like any other
+/// variable, instead of a context miss, a global function and a second
+/// lookup. A key of `ctx` named `__session_views` is shadowed by the session.
 pub fn context(session: &Session, ctx: impl Into<Value>) -> Value {
     let ctx = ctx.into();
     let ctx_has_session = ctx.get_attr("session").is_ok_and(|v| !v.is_undefined());
@@ -66,7 +68,7 @@ impl Object for BoundContext {
     }
 
     fn get_value_by_str(self: &Arc<Self>, key: &str) -> Option<Value> {
-        if key == SESSION_KEY || (key == "session" && !self.ctx_has_session) {
+        if key == SESSION_CONTEXT_KEY || (key == "session" && !self.ctx_has_session) {
             return Some(self.session.clone());
         }
         self.ctx.get_attr(key).ok().filter(|v| !v.is_undefined())

@@ -208,8 +208,8 @@ async fn the_context_is_merged_and_cannot_unbind_the_session() {
     assert_eq!(out, b"w 0");
 }
 
-/// The context's own `session` wins over the helper, as it did when the
-/// helper was only a global function; the session stays reachable for
+/// The context's own `session` wins over the helper, as a context variable
+/// shadows a global function in MiniJinja; the session stays reachable for
 /// `context`'s other forms, and a non-map context is wrapped, not dropped.
 #[tokio::test]
 async fn a_context_session_variable_is_kept_and_any_context_works() {

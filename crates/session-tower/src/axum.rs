@@ -7,7 +7,7 @@ use http::request::Parts;
 use session_core::{RequestSessions, Session, SessionError};
 
 use crate::Redirect;
-use crate::layer::error_response;
+use crate::error::error_response;
 
 impl IntoResponse for Redirect {
     fn into_response(self) -> Response {
@@ -40,15 +40,18 @@ impl<S: Send + Sync> FromRequestParts<S> for Sessions {
     type Rejection = (StatusCode, &'static str);
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        parts
-            .extensions
-            .get::<RequestSessions>()
-            .cloned()
-            .map(Sessions)
-            .ok_or((
+        let Some(sessions) = parts.extensions.get::<RequestSessions>() else {
+            #[cfg(feature = "tracing")]
+            tracing::error!(
+                target: "session_tower",
+                "no sessions on this request (add session_tower::SessionLayer to the router); answered 500"
+            );
+            return Err((
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "no sessions on this request: add session_tower::SessionLayer to the router",
-            ))
+            ));
+        };
+        Ok(Sessions(sessions.clone()))
     }
 }
 

@@ -2,16 +2,14 @@ use std::fmt;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
-use http::{Method, Request, Response, StatusCode, header};
+use http::{Method, Request, Response, StatusCode};
 use pin_project_lite::pin_project;
-use session_core::{
-    RequestContext, RequestSessions, SessionError, SessionManager, append_set_cookies,
-};
+use session_core::{RequestContext, RequestSessions, SessionManager, append_set_cookies};
 use tower::{Layer, Service};
 
+use crate::error::error_response;
 use crate::redirect::PendingFlash;
 
 /// Adds sessions to every request of the service it wraps.
@@ -28,7 +26,8 @@ use crate::redirect::PendingFlash;
 /// - A save that fails (Redis down, say) turns the response into a
 ///   503 Service Unavailable (see [`with_error_status`](Self::with_error_status)):
 ///   the client is never told "done" for a write that was lost. The error is
-///   kept in the response's extensions as an `Arc<SessionError>` for logging.
+///   kept in the response's extensions as an `Arc<SessionError>` for logging
+///   (and, with the `tracing` feature, is an event; see the crate docs).
 /// - A 5xx response saves nothing, and a handler that panics never reaches
 ///   the save: no half-finished request is stored.
 /// - A `HEAD` response shows no page, so it keeps the flash.
@@ -180,9 +179,18 @@ where
                 return Poll::Ready(Ok(response));
             }
         }
-        let finishing = this.finishing.insert(Box::pin(async move {
-            Ok(finish(&sessions, response, is_head, error_status).await)
-        }));
+        // Only a request that saves gets the span: the common read-only one
+        // pays nothing for it.
+        #[cfg(feature = "tracing")]
+        let span = tracing::debug_span!(
+            target: "session_tower",
+            "session.finish",
+            status = response.status().as_u16(),
+        );
+        let saving = async move { Ok(finish(&sessions, response, is_head, error_status).await) };
+        #[cfg(feature = "tracing")]
+        let saving = tracing::Instrument::instrument(saving, span);
+        let finishing = this.finishing.insert(Box::pin(saving));
         finishing.as_mut().poll(cx)
     }
 }
@@ -225,46 +233,6 @@ async fn finish<B: From<String>>(
         }
         Err(err) => error_response(err, error_status),
     }
-}
-
-/// The response for a session error: `error_status` when the store failed,
-/// 500 for a mistake in the application. The body says what happened without
-/// exposing the store's own message; the error itself rides along in the
-/// extensions for logging.
-pub(crate) fn error_response<B: From<String>>(
-    err: SessionError,
-    error_status: StatusCode,
-) -> Response<B> {
-    let status = if err.is_unavailable() {
-        error_status
-    } else {
-        StatusCode::INTERNAL_SERVER_ERROR
-    };
-    let reason = status.canonical_reason().unwrap_or("Error");
-    let body = if err.is_unavailable() {
-        format!(
-            "{} {reason}: the session store is unavailable; please try again shortly.\n",
-            status.as_u16()
-        )
-    } else {
-        format!(
-            "{} {reason}: the session could not be saved.\n",
-            status.as_u16()
-        )
-    };
-    let mut response = Response::new(B::from(body));
-    *response.status_mut() = status;
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        http::HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
-    if err.is_unavailable() {
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, http::HeaderValue::from_static("1"));
-    }
-    response.extensions_mut().insert(Arc::new(err));
-    response
 }
 
 /// The request's sessions, put there by [`SessionLayer`].

@@ -67,6 +67,12 @@ impl Redirect {
     /// The response: status, `Location`, and the flashes for the layer.
     pub fn into_response<B: From<String>>(self) -> Response<B> {
         let Ok(location) = HeaderValue::try_from(self.location.as_str()) else {
+            // The location itself is left out: it may carry a token.
+            #[cfg(feature = "tracing")]
+            tracing::error!(
+                target: "session_tower",
+                "redirect location is not a valid header value; answered 500"
+            );
             return plain(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "500 Internal Server Error: the redirect location is not a valid header value.\n",
@@ -76,7 +82,15 @@ impl Redirect {
         for (key, value) in self.flashes {
             match value {
                 Ok(value) => flashes.push((key, value)),
-                Err(_) => {
+                #[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
+                Err(error) => {
+                    #[cfg(feature = "tracing")]
+                    tracing::error!(
+                        target: "session_tower",
+                        key = %key,
+                        error = %error,
+                        "redirect flash cannot be stored as JSON; answered 500"
+                    );
                     return plain(
                         StatusCode::INTERNAL_SERVER_ERROR,
                         "500 Internal Server Error: a flash message could not be stored as JSON.\n",
@@ -111,5 +125,54 @@ impl PendingFlash {
             session.flash_stored(&key, value)?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use http::{Response, StatusCode, header};
+
+    use super::{PendingFlash, Redirect};
+
+    #[test]
+    fn each_constructor_answers_its_status() {
+        let cases = [
+            (Redirect::to("/a"), StatusCode::SEE_OTHER),
+            (Redirect::see_other("/a"), StatusCode::SEE_OTHER),
+            (Redirect::found("/a"), StatusCode::FOUND),
+            (Redirect::temporary("/a"), StatusCode::TEMPORARY_REDIRECT),
+        ];
+        for (redirect, status) in cases {
+            let response: Response<String> = redirect.into_response();
+            assert_eq!(response.status(), status);
+            assert_eq!(response.headers()[header::LOCATION], "/a");
+        }
+    }
+
+    #[test]
+    fn into_response_sets_the_location_and_carries_the_flashes() {
+        let response: Response<String> = Redirect::to("/dashboard?tab=1")
+            .flash("success", "Saved!")
+            .into_response();
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        assert_eq!(response.headers()[header::LOCATION], "/dashboard?tab=1");
+        assert_eq!(response.headers().len(), 1);
+        assert!(response.body().is_empty());
+        let PendingFlash(flashes) = response
+            .extensions()
+            .get::<PendingFlash>()
+            .expect("the flash rides to the layer");
+        assert_eq!(flashes.len(), 1);
+        assert_eq!(flashes[0].0, "success");
+
+        let plain: Response<String> = Redirect::found("/").into_response();
+        assert!(plain.extensions().get::<PendingFlash>().is_none());
+    }
+
+    #[test]
+    fn a_location_that_is_no_header_value_is_a_500() {
+        let response: Response<String> = Redirect::to("/\nx").into_response();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(response.headers().get(header::LOCATION).is_none());
     }
 }

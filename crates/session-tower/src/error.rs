@@ -1,0 +1,76 @@
+//! How a session error becomes a response, for the layer and for axum's
+//! `SessionRejection`.
+
+use std::sync::Arc;
+
+use http::{HeaderValue, Response, StatusCode, header};
+use session_core::SessionError;
+
+/// The response for a session error: `error_status` when the store failed,
+/// 500 for a mistake in the application. The body says what happened without
+/// exposing the store's own message; the error itself rides along in the
+/// extensions for logging, and (feature `tracing`) is an event here, since
+/// the client sees only the status.
+pub(crate) fn error_response<B: From<String>>(
+    err: SessionError,
+    error_status: StatusCode,
+) -> Response<B> {
+    let status = if err.is_unavailable() {
+        error_status
+    } else {
+        StatusCode::INTERNAL_SERVER_ERROR
+    };
+    #[cfg(feature = "tracing")]
+    trace_error(&err, status);
+    let reason = status.canonical_reason().unwrap_or("Error");
+    let body = if err.is_unavailable() {
+        format!(
+            "{} {reason}: the session store is unavailable; please try again shortly.\n",
+            status.as_u16()
+        )
+    } else {
+        format!(
+            "{} {reason}: the session could not be saved.\n",
+            status.as_u16()
+        )
+    };
+    let mut response = Response::new(B::from(body));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    if err.is_unavailable() {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    }
+    response.extensions_mut().insert(Arc::new(err));
+    response
+}
+
+/// A store that failed is a warning: the client is told to retry (with
+/// `Retry-After`) and the outage is the store's, which its own client
+/// reports too. Any other session error is a mistake in the application
+/// that every such request will hit: an error.
+///
+/// The error's message names the driver and, for a value, the key; never
+/// an id, a value or a cookie.
+#[cfg(feature = "tracing")]
+fn trace_error(err: &SessionError, status: StatusCode) {
+    if err.is_unavailable() {
+        tracing::warn!(
+            target: "session_tower",
+            status = status.as_u16(),
+            error = %err,
+            "session store unavailable; answered with an error status"
+        );
+    } else {
+        tracing::error!(
+            target: "session_tower",
+            status = status.as_u16(),
+            error = %err,
+            "session error; answered with an error status"
+        );
+    }
+}
