@@ -11,7 +11,7 @@
 //! `apt-get install chromium chromium-driver` (`.ci/run` does).
 
 #[path = "../examples/demo/mod.rs"]
-mod demo;
+pub mod demo;
 
 use std::error::Error;
 use std::fs::File;

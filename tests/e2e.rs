@@ -2,7 +2,7 @@
 //! driver and each engine.
 
 #[path = "../examples/demo/mod.rs"]
-mod demo;
+pub mod demo;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

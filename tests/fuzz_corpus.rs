@@ -8,7 +8,7 @@
 //! `RUSTC_BOOTSTRAP=1 cargo fuzz run <target>` in `fuzz/` (see SECURITY.md).
 
 #[path = "../fuzz/src/targets.rs"]
-mod targets;
+pub mod targets;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
