@@ -112,17 +112,20 @@ impl IdCookie {
 
     /// The id `request` sends in this cookie; `None` when it sends none, or
     /// a value that is not exactly an id.
+    #[inline]
     pub fn read(&self, request: &RequestContext) -> Option<SessionId> {
         request.cookie(&self.name).and_then(SessionId::parse)
     }
 
     /// The `Set-Cookie` that hands `id` to the browser.
+    #[inline]
     pub fn cookie(&self, id: &SessionId) -> Cookie<'static> {
         self.settings
             .cookie(self.name.clone(), id.to_string(), None)
     }
 
     /// The `Set-Cookie` that tells the browser to delete its id.
+    #[inline]
     pub fn removal(&self) -> Cookie<'static> {
         self.settings.removal(self.name.clone())
     }

@@ -3,7 +3,7 @@ use serde_json::json;
 
 use crate::{RequestContext, SessionManager};
 
-/// `save` skips the second parse only when the entry is still the text
+/// `save` stores its own view only when the entry is still the copy
 /// this request loaded; a write in between takes the per-key path.
 #[tokio::test]
 async fn a_save_after_another_write_keeps_both_changes() {
