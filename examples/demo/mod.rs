@@ -86,15 +86,13 @@ pub fn config_from_env() -> Result<(SessionConfig, bool), ConfigError> {
     Ok((config, default_secret))
 }
 
-/// Builds the manager for `config`, connecting the redis driver when it is
-/// the default (an unreachable Redis stops the demo at start-up).
+/// Builds the manager for `config`, connecting the redis driver, to the Redis
+/// at `REDIS_URL`, when it is the default (an unreachable Redis stops the demo
+/// at start-up).
 pub async fn manager(config: &SessionConfig) -> Result<SessionManager, ConfigError> {
     let mut builder = SessionManager::builder_from_config(config)?;
     if config.driver() == "redis" {
-        builder = builder.driver(
-            "redis",
-            session_redis::RedisDriver::from_config(config).await?,
-        );
+        builder = builder.driver("redis", session_redis::RedisDriver::from_env(config).await?);
     }
     builder.build()
 }

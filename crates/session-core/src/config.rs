@@ -8,22 +8,25 @@ use crate::ConfigError;
 /// The shortest secret accepted, in bytes.
 pub const MIN_SECRET_BYTES: usize = 32;
 
-/// Settings for the built-in drivers and the manager.
+/// Settings for the built-in drivers and the manager, and the ones every
+/// driver shares (lifetime, cookie attributes, the id cookie's name).
 ///
 /// Build one with the `with_*` methods or read one from the environment with
 /// [`SessionConfig::from_env`].
 ///
 /// | variable | meaning | default |
 /// | --- | --- | --- |
-/// | `SESSION_DRIVER` | the default driver: `memory`, `cookie`, `redis`, or a custom one | `memory` |
+/// | `SESSION_DRIVER` | the default driver: `memory`, `cookie`, or the name another driver is registered under | `memory` |
 /// | `SESSION_SECRET` | the cookie driver's secret, ≥ 32 bytes | none (the cookie driver is then off) |
 /// | `SESSION_PREVIOUS_SECRETS` | comma-separated older secrets, still accepted for reading | none |
 /// | `SESSION_LIFETIME` | idle lifetime: seconds, or a number with `s`, `m`, `h`, `d` | `2h` |
 /// | `SESSION_COOKIE_SECURE` | send cookies over HTTPS only (`true`/`false`) | `true` |
 /// | `SESSION_SAME_SITE` | `lax`, `strict` or `none` | `lax` |
-/// | `SESSION_COOKIE_NAME` | the cookie holding a session id (memory, redis) | `session_id` |
+/// | `SESSION_COOKIE_NAME` | the id cookie of server-side drivers (see [`IdCookie`](crate::IdCookie)) | `session_id` |
 /// | `SESSION_MAX_SESSIONS` | the memory driver's bound | `100000` |
-/// | `REDIS_URL` | for the redis driver | `redis://127.0.0.1:6379` |
+///
+/// A driver from another crate reads its own settings (where its store is,
+/// say) itself, and these shared ones from here.
 ///
 /// ```
 /// use std::time::Duration;
@@ -51,7 +54,6 @@ pub struct SessionConfig {
     cookie_path: String,
     id_cookie_name: String,
     max_sessions: usize,
-    redis_url: String,
 }
 
 impl Default for SessionConfig {
@@ -66,7 +68,6 @@ impl Default for SessionConfig {
             cookie_path: "/".to_owned(),
             id_cookie_name: "session_id".to_owned(),
             max_sessions: 100_000,
-            redis_url: "redis://127.0.0.1:6379".to_owned(),
         }
     }
 }
@@ -147,9 +148,6 @@ impl SessionConfig {
                         expected: "a positive whole number",
                     })?;
         }
-        if let Some(url) = lookup("REDIS_URL") {
-            config.redis_url = url.trim().to_owned();
-        }
         Ok(config)
     }
 
@@ -204,7 +202,8 @@ impl SessionConfig {
         self
     }
 
-    /// Sets the name of the cookie that carries a session id.
+    /// Sets the name of the cookie that carries a session id (the base of
+    /// every server-side driver's id cookie name; see [`IdCookie`](crate::IdCookie)).
     pub fn with_id_cookie_name(mut self, name: impl Into<String>) -> Self {
         self.id_cookie_name = name.into();
         self
@@ -213,12 +212,6 @@ impl SessionConfig {
     /// Sets the memory driver's maximum number of sessions.
     pub fn with_max_sessions(mut self, max: usize) -> Self {
         self.max_sessions = max.max(1);
-        self
-    }
-
-    /// Sets the Redis URL for the redis driver.
-    pub fn with_redis_url(mut self, url: impl Into<String>) -> Self {
-        self.redis_url = url.into();
         self
     }
 
@@ -266,11 +259,6 @@ impl SessionConfig {
     pub fn max_sessions(&self) -> usize {
         self.max_sessions
     }
-
-    /// The Redis URL.
-    pub fn redis_url(&self) -> &str {
-        &self.redis_url
-    }
 }
 
 impl fmt::Debug for SessionConfig {
@@ -285,7 +273,6 @@ impl fmt::Debug for SessionConfig {
             .field("cookie_path", &self.cookie_path)
             .field("id_cookie_name", &self.id_cookie_name)
             .field("max_sessions", &self.max_sessions)
-            .field("redis_url", &self.redis_url)
             .finish()
     }
 }
@@ -343,7 +330,6 @@ mod tests {
             ("SESSION_SAME_SITE", "Strict"),
             ("SESSION_COOKIE_NAME", "sid"),
             ("SESSION_MAX_SESSIONS", "7"),
-            ("REDIS_URL", "redis://example:1"),
         ]))
         .expect("valid");
         assert_eq!(config.driver(), "redis");
@@ -354,7 +340,6 @@ mod tests {
         assert_eq!(config.same_site(), SameSite::Strict);
         assert_eq!(config.id_cookie_name(), "sid");
         assert_eq!(config.max_sessions(), 7);
-        assert_eq!(config.redis_url(), "redis://example:1");
         assert!(
             !format!("{config:?}").contains(&secret),
             "Debug must not show secrets"

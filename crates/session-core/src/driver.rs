@@ -1,4 +1,5 @@
 use std::any::Any;
+use std::fmt;
 use std::sync::Arc;
 
 use crate::{Bucket, Changes, RequestContext, SessionData, SessionError, SessionId, StoredValue};
@@ -32,6 +33,18 @@ impl Loaded {
     }
 }
 
+impl fmt::Debug for Loaded {
+    /// The driver's state is opaque: only whether there is one is shown.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Loaded")
+            .field("id", &self.id)
+            .field("data", &self.data)
+            .field("state", &self.state.is_some())
+            .field("needs_save", &self.needs_save)
+            .finish()
+    }
+}
+
 /// What [`SessionDriver::save`] receives: the per-key changes of one request.
 #[non_exhaustive]
 pub struct SaveRequest<'a> {
@@ -47,6 +60,19 @@ pub struct SaveRequest<'a> {
     pub data: &'a Arc<SessionData>,
     /// The state the driver returned from `load`.
     pub state: Option<&'a (dyn Any + Send + Sync)>,
+}
+
+impl fmt::Debug for SaveRequest<'_> {
+    /// The driver's state is opaque: only whether there is one is shown.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SaveRequest")
+            .field("request", &self.request)
+            .field("id", &self.id)
+            .field("changes", &self.changes)
+            .field("data", &self.data)
+            .field("state", &self.state.is_some())
+            .finish()
+    }
 }
 
 /// A place sessions are kept: the process's memory, the browser's cookies, Redis, ...

@@ -83,7 +83,7 @@ pub enum SessionError {
 
 fn too_large_advice(driver: &str) -> &'static str {
     if driver == "cookie" {
-        "store less under this key, or move to a server-side driver (SESSION_DRIVER=redis or memory)"
+        "store less under this key, or move to a server-side driver (name one in SESSION_DRIVER)"
     } else {
         "store less under this key, or raise the driver's value limit"
     }

@@ -2,13 +2,21 @@ use std::error::Error as StdError;
 use std::fmt;
 use std::time::Duration;
 
-use session_core::{ConfigError, CookieSettings, SessionConfig};
+use session_core::{ConfigError, CookieSettings, IdCookie, SessionConfig};
 
 use crate::RedisDriver;
 use crate::connection::{Connection, DRIVER, Target, Timeouts};
 use crate::scripts::Scripts;
 
-/// The id cookie's default name; the memory driver's is `session_id`.
+/// The Redis a builder connects to unless told otherwise.
+pub const DEFAULT_URL: &str = "redis://127.0.0.1:6379";
+
+/// The environment variable [`RedisDriverBuilder::from_env`] reads: one
+/// Redis URL, or several comma-separated node URLs of a Redis Cluster.
+pub const URL_VAR: &str = "REDIS_URL";
+
+/// The id cookie's default name: `redis_` and the default
+/// [`SessionConfig::id_cookie_name`], by the rule of [`IdCookie`].
 pub const DEFAULT_COOKIE_NAME: &str = "redis_session_id";
 
 /// The default prefix of every key the driver writes.
@@ -51,8 +59,7 @@ pub const DEFAULT_MAX_VALUE_BYTES: usize = 1024 * 1024;
 pub struct RedisDriverBuilder {
     target: Target,
     pub(crate) prefix: String,
-    pub(crate) cookie_name: String,
-    pub(crate) cookies: CookieSettings,
+    pub(crate) id_cookie: IdCookie,
     pub(crate) lifetime: Duration,
     pub(crate) sliding: bool,
     pub(crate) max_value_bytes: usize,
@@ -70,10 +77,9 @@ impl RedisDriverBuilder {
     pub fn new() -> Self {
         let config = SessionConfig::default();
         RedisDriverBuilder {
-            target: Target::Server(config.redis_url().to_owned()),
+            target: Target::Server(DEFAULT_URL.to_owned()),
             prefix: DEFAULT_KEY_PREFIX.to_owned(),
-            cookie_name: DEFAULT_COOKIE_NAME.to_owned(),
-            cookies: CookieSettings::from_config(&config),
+            id_cookie: IdCookie::for_driver(&config, DRIVER),
             lifetime: config.lifetime(),
             sliding: true,
             max_value_bytes: DEFAULT_MAX_VALUE_BYTES,
@@ -85,25 +91,42 @@ impl RedisDriverBuilder {
         }
     }
 
-    /// A builder with what `config` says (see [`RedisDriver::from_config`]),
-    /// the defaults for the rest.
+    /// A builder with the settings every driver shares from `config` (see
+    /// [`RedisDriver::from_config`]), the defaults for the rest, [`DEFAULT_URL`]
+    /// included.
     pub fn from_config(config: &SessionConfig) -> Self {
-        let urls: Vec<String> = config
-            .redis_url()
+        RedisDriverBuilder {
+            id_cookie: IdCookie::for_driver(config, DRIVER),
+            lifetime: config.lifetime(),
+            ..Self::new()
+        }
+    }
+
+    /// [`from_config`](Self::from_config), connecting where the
+    /// environment's `REDIS_URL` says (see [`RedisDriver::from_env`]).
+    pub fn from_env(config: &SessionConfig) -> Self {
+        Self::from_lookup(config, |var| std::env::var(var).ok())
+    }
+
+    /// [`from_env`](Self::from_env), reading `REDIS_URL` through `lookup`
+    /// (for tests, or other sources of settings), as
+    /// [`SessionConfig::from_lookup`] reads the shared ones.
+    pub fn from_lookup(config: &SessionConfig, lookup: impl Fn(&str) -> Option<String>) -> Self {
+        let builder = Self::from_config(config);
+        let Some(value) = lookup(URL_VAR) else {
+            return builder;
+        };
+        let urls: Vec<String> = value
             .split(',')
             .map(str::trim)
             .filter(|url| !url.is_empty())
             .map(str::to_owned)
             .collect();
-        let builder = if urls.len() > 1 {
-            Self::new().cluster(urls)
+        if urls.len() > 1 {
+            builder.cluster(urls)
         } else {
-            Self::new().url(config.redis_url().trim())
-        };
-        builder
-            .cookie_name(format!("redis_{}", config.id_cookie_name()))
-            .cookie_settings(CookieSettings::from_config(config))
-            .lifetime(config.lifetime())
+            builder.url(value.trim())
+        }
     }
 
     /// One Redis server: `redis://[[user]:password@]host[:port][/db]`
@@ -132,15 +155,17 @@ impl RedisDriverBuilder {
         self
     }
 
-    /// The name of the cookie holding the session id (default `redis_session_id`).
+    /// The name of the cookie holding the session id (default
+    /// `redis_session_id`; see [`IdCookie`] for how server-side drivers name
+    /// theirs).
     pub fn cookie_name(mut self, name: impl Into<String>) -> Self {
-        self.cookie_name = name.into();
+        self.id_cookie = self.id_cookie.with_name(name);
         self
     }
 
     /// The attributes of the id cookie (default: from [`SessionConfig::default`]).
     pub fn cookie_settings(mut self, settings: CookieSettings) -> Self {
-        self.cookies = settings;
+        self.id_cookie = self.id_cookie.with_settings(settings);
         self
     }
 
@@ -217,11 +242,10 @@ impl RedisDriverBuilder {
                 self.prefix
             ));
         }
-        let token = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
-        if self.cookie_name.is_empty() || !self.cookie_name.chars().all(token) {
+        if !self.id_cookie.name_is_token() {
             return invalid(format!(
                 "the cookie name {:?} is not a cookie-name token (letters, digits, `-`, `_`, ...)",
-                self.cookie_name
+                self.id_cookie.name()
             ));
         }
         if let Target::Cluster(nodes) = &self.target {
@@ -258,25 +282,49 @@ impl StdError for SettingError {}
 mod tests {
     use super::*;
 
+    fn redis_url(value: &'static str) -> impl Fn(&str) -> Option<String> {
+        move |var| (var == URL_VAR).then(|| value.to_owned())
+    }
+
     #[test]
-    fn from_config_reads_url_lifetime_and_cookie() {
+    fn from_lookup_reads_url_lifetime_and_cookie() {
         let config = SessionConfig::default()
-            .with_redis_url("redis://a:1, redis://b:2,")
             .with_lifetime(Duration::from_secs(60))
             .with_id_cookie_name("sid");
-        let builder = RedisDriverBuilder::from_config(&config);
+        let builder =
+            RedisDriverBuilder::from_lookup(&config, redis_url("redis://a:1, redis://b:2,"));
         assert_eq!(
             builder.target,
             Target::Cluster(vec!["redis://a:1".into(), "redis://b:2".into()])
         );
-        assert_eq!(builder.cookie_name, "redis_sid");
+        assert_eq!(builder.id_cookie.name(), "redis_sid");
         assert_eq!(builder.lifetime, Duration::from_secs(60));
-        let single = RedisDriverBuilder::from_config(&SessionConfig::default());
-        assert_eq!(
-            single.target,
-            Target::Server("redis://127.0.0.1:6379".into())
+        let single = RedisDriverBuilder::from_lookup(
+            &SessionConfig::default(),
+            redis_url(" redis://example:1 "),
         );
-        assert_eq!(single.cookie_name, DEFAULT_COOKIE_NAME);
+        assert_eq!(single.target, Target::Server("redis://example:1".into()));
+        assert_eq!(single.id_cookie.name(), DEFAULT_COOKIE_NAME);
+        let unset = RedisDriverBuilder::from_lookup(&SessionConfig::default(), |_| None);
+        assert_eq!(unset.target, Target::Server(DEFAULT_URL.into()));
+    }
+
+    #[test]
+    fn from_config_takes_the_shared_settings_and_the_default_url() {
+        let config = SessionConfig::default()
+            .with_lifetime(Duration::from_secs(60))
+            .with_id_cookie_name("sid")
+            .with_cookie_path("/app");
+        let builder = RedisDriverBuilder::from_config(&config);
+        assert_eq!(builder.target, Target::Server(DEFAULT_URL.into()));
+        assert_eq!(builder.id_cookie.name(), "redis_sid");
+        assert_eq!(builder.lifetime, Duration::from_secs(60));
+        let id = session_core::SessionId::generate();
+        assert_eq!(builder.id_cookie.cookie(&id).path(), Some("/app"));
+        assert_eq!(
+            RedisDriverBuilder::new().id_cookie.name(),
+            DEFAULT_COOKIE_NAME
+        );
     }
 
     #[test]

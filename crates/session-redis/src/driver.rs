@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use session_core::cookie::Cookie;
 use session_core::{
-    Bucket, Changes, ConfigError, CookieSettings, Loaded, RequestContext, SaveRequest,
-    SessionConfig, SessionData, SessionDriver, SessionError, SessionId, StoredValue, async_trait,
+    Bucket, Changes, ConfigError, IdCookie, Loaded, RequestContext, SaveRequest, SessionConfig,
+    SessionData, SessionDriver, SessionError, SessionId, StoredValue, async_trait,
 };
 
 use crate::RedisDriverBuilder;
@@ -16,8 +16,8 @@ use crate::scripts::{SaveOutcome, Scripts};
 /// Server-side sessions in Redis or Redis Cluster, shared by every worker
 /// and machine that uses the same Redis, with no lost updates.
 ///
-/// Build one with [`RedisDriver::connect`], [`RedisDriver::from_config`] or
-/// [`RedisDriver::builder`]; all of them connect before they return, so a
+/// Build one with [`RedisDriver::connect`], [`RedisDriver::from_env`],
+/// [`RedisDriver::from_config`] or [`RedisDriver::builder`]; all of them connect before they return, so a
 /// Redis that cannot be reached stops the application at start-up with a
 /// [`ConfigError::Driver`] rather than failing its first request. The driver
 /// is a cheap handle (an `Arc`): clones share one connection.
@@ -33,8 +33,7 @@ struct Inner {
     connection: Connection,
     scripts: Scripts,
     prefix: String,
-    cookie_name: String,
-    cookies: CookieSettings,
+    id_cookie: IdCookie,
     lifetime: Duration,
     /// The lifetime as the `PEXPIRE` argument.
     lifetime_ms: Vec<u8>,
@@ -54,23 +53,32 @@ impl RedisDriver {
         Self::builder().url(url).connect().await
     }
 
-    /// Connects as `config` says: [`SessionConfig::redis_url`] (several
-    /// comma-separated URLs mean a Redis Cluster, reached through any of
-    /// them), the lifetime, the cookie attributes, and the id cookie named
-    /// `redis_` + [`SessionConfig::id_cookie_name`] (`redis_session_id` by
-    /// default), so it never collides with the memory driver's cookie.
+    /// Connects to the Redis that `REDIS_URL` in the environment names (one
+    /// URL, or several comma-separated ones for a Redis Cluster, reached
+    /// through any of them; [`DEFAULT_URL`](crate::DEFAULT_URL) when unset),
+    /// with the settings of [`from_config`](Self::from_config).
     ///
     /// ```no_run
     /// # #[tokio::main] async fn main() -> Result<(), session_core::ConfigError> {
     /// use session_core::{SessionConfig, SessionManager};
     /// use session_redis::RedisDriver;
     ///
-    /// let config = SessionConfig::from_env()?; // SESSION_DRIVER=redis, REDIS_URL=...
+    /// let config = SessionConfig::from_env()?; // SESSION_DRIVER=redis, SESSION_LIFETIME=...
     /// let manager = SessionManager::builder_from_config(&config)?
-    ///     .driver("redis", RedisDriver::from_config(&config).await?)
+    ///     .driver("redis", RedisDriver::from_env(&config).await?) // REDIS_URL=...
     ///     .build()?;
     /// # let _ = manager; Ok(()) }
     /// ```
+    pub async fn from_env(config: &SessionConfig) -> Result<Self, ConfigError> {
+        RedisDriverBuilder::from_env(config).connect().await
+    }
+
+    /// Connects to [`DEFAULT_URL`](crate::DEFAULT_URL) with the settings
+    /// every driver shares from `config`: the lifetime, the cookie
+    /// attributes, and the id cookie named by the rule of [`IdCookie`]
+    /// (`redis_` + [`SessionConfig::id_cookie_name`], `redis_session_id` by
+    /// default). For another Redis, see [`from_env`](Self::from_env) and
+    /// [`RedisDriverBuilder::from_config`].
     pub async fn from_config(config: &SessionConfig) -> Result<Self, ConfigError> {
         RedisDriverBuilder::from_config(config).connect().await
     }
@@ -89,8 +97,7 @@ impl RedisDriver {
                 connection,
                 scripts,
                 prefix: builder.prefix,
-                cookie_name: builder.cookie_name,
-                cookies: builder.cookies,
+                id_cookie: builder.id_cookie,
                 lifetime: builder.lifetime,
                 lifetime_ms: lifetime_ms.to_string().into_bytes(),
                 sliding: builder.sliding,
@@ -112,7 +119,7 @@ impl RedisDriver {
 
     /// The name of the cookie holding the session id.
     pub fn cookie_name(&self) -> &str {
-        &self.inner.cookie_name
+        self.inner.id_cookie.name()
     }
 
     /// How long a session lives: since its last request with sliding expiry
@@ -131,18 +138,6 @@ impl RedisDriver {
     /// that changes nothing saves nothing.
     pub fn round_trips(&self) -> u64 {
         self.inner.connection.round_trips()
-    }
-
-    fn id_cookie(&self, id: &SessionId) -> Cookie<'static> {
-        // No Max-Age: the server-side lifetime decides when the session
-        // ends, and a browser-session cookie never outlives an active session.
-        self.inner
-            .cookies
-            .cookie(self.inner.cookie_name.clone(), id.to_string(), None)
-    }
-
-    fn removal_cookie(&self) -> Cookie<'static> {
-        self.inner.cookies.removal(self.inner.cookie_name.clone())
     }
 
     /// Runs the save script: `src` is the key the session was loaded under,
@@ -202,7 +197,7 @@ impl RedisDriver {
         }
         self.run_save(&key, &key, false, "", writes, Vec::new())
             .await?;
-        Ok(vec![self.id_cookie(&id)])
+        Ok(vec![self.inner.id_cookie.cookie(&id)])
     }
 }
 
@@ -238,10 +233,7 @@ fn clears(changes: &Changes) -> &'static str {
 #[async_trait]
 impl SessionDriver for RedisDriver {
     async fn load(&self, request: &RequestContext) -> Result<Loaded, SessionError> {
-        let Some(id) = request
-            .cookie(&self.inner.cookie_name)
-            .and_then(SessionId::parse)
-        else {
+        let Some(id) = self.inner.id_cookie.read(request) else {
             return Ok(Loaded::empty());
         };
         let key = self.session_key(&id);
@@ -303,8 +295,8 @@ impl SessionDriver for RedisDriver {
             .await?;
         match outcome {
             SaveOutcome::Stored if new == *old => Ok(Vec::new()),
-            SaveOutcome::Stored => Ok(vec![self.id_cookie(&new)]),
-            SaveOutcome::Emptied => Ok(vec![self.removal_cookie()]),
+            SaveOutcome::Stored => Ok(vec![self.inner.id_cookie.cookie(&new)]),
+            SaveOutcome::Emptied => Ok(vec![self.inner.id_cookie.removal()]),
             SaveOutcome::Ended => Ok(Vec::new()),
             // The session expired, or another request regenerated or
             // invalidated it, while this one ran. Its old id stays dead;
@@ -312,7 +304,7 @@ impl SessionDriver for RedisDriver {
             SaveOutcome::Missing => {
                 let mut cookies = self.store_new(save.data).await?;
                 if cookies.is_empty() {
-                    cookies.push(self.removal_cookie());
+                    cookies.push(self.inner.id_cookie.removal());
                 }
                 Ok(cookies)
             }
@@ -346,7 +338,7 @@ impl fmt::Debug for RedisDriver {
         f.debug_struct("RedisDriver")
             .field("target", &self.inner.connection.target().to_string())
             .field("prefix", &self.inner.prefix)
-            .field("cookie_name", &self.inner.cookie_name)
+            .field("id_cookie", &self.inner.id_cookie)
             .field("lifetime", &self.inner.lifetime)
             .field("sliding", &self.inner.sliding)
             .field("max_value_bytes", &self.inner.max_value_bytes)

@@ -12,7 +12,7 @@ use session_core::http::StatusCode;
 use session_core::serde_json::json;
 use session_core::testing::Browser;
 use session_core::{ConfigError, SessionConfig, SessionError};
-use session_redis::RedisDriver;
+use session_redis::{RedisDriver, RedisDriverBuilder, URL_VAR};
 use tokio::sync::Mutex;
 
 use common::{RedisServer, free_port, manager};
@@ -62,20 +62,24 @@ async fn unreachable_at_start_is_a_clear_start_up_error() {
         assert!(!message.contains("hunter2"), "password shown: {message}");
     }
 
-    let config = SessionConfig::default().with_redis_url(format!("redis://127.0.0.1:{port}"));
-    let err = RedisDriver::from_config(&config)
+    // REDIS_URL, as `RedisDriver::from_env` reads it.
+    let from_redis_url = |value: String| {
+        RedisDriverBuilder::from_lookup(&SessionConfig::default(), move |var| {
+            (var == URL_VAR).then(|| value.clone())
+        })
+    };
+    let err = from_redis_url(format!("redis://127.0.0.1:{port}"))
+        .connect()
         .await
-        .expect_err("from_config fails the same way");
+        .expect_err("REDIS_URL fails the same way");
     assert!(matches!(err, ConfigError::Driver { .. }), "{err}");
 
-    let cluster = SessionConfig::default().with_redis_url(format!(
+    let cluster = from_redis_url(format!(
         "redis://127.0.0.1:{port},redis://127.0.0.1:{}",
         free_port()
     ));
     let started = Instant::now();
-    let err = RedisDriver::from_config(&cluster)
-        .await
-        .expect_err("no cluster there");
+    let err = cluster.connect().await.expect_err("no cluster there");
     assert!(started.elapsed() < Duration::from_secs(5));
     assert!(err.to_string().contains("Redis Cluster"), "{err}");
 }

@@ -359,7 +359,6 @@ async fn values_over_the_limit_are_refused_where_they_are_written() {
 #[tokio::test]
 async fn id_cookie_has_the_configured_attributes() {
     let config = SessionConfig::default()
-        .with_redis_url(redis_url())
         .with_cookie_secure(false)
         .with_same_site(SameSite::Strict)
         .with_cookie_path("/app");
@@ -387,13 +386,14 @@ async fn id_cookie_has_the_configured_attributes() {
     assert_eq!(cookie.max_age(), None, "a browser-session cookie");
 }
 
+/// `from_env` is `from_config`'s settings at the Redis `REDIS_URL` names
+/// (the one these tests share).
 #[tokio::test]
-async fn from_config_connects_with_its_own_cookie_name() {
+async fn from_env_connects_with_its_own_cookie_name() {
     let config = SessionConfig::default()
         .with_driver("redis")
-        .with_redis_url(redis_url())
         .with_lifetime(Duration::from_secs(90));
-    let driver = RedisDriver::from_config(&config)
+    let driver = RedisDriver::from_env(&config)
         .await
         .unwrap_or_else(|err| panic!("{err}\nstart one with: {}", common::START_REDIS));
     assert_eq!(driver.cookie_name(), "redis_session_id");

@@ -2,7 +2,7 @@
 //! are cleaned up, and `redis-server` processes the tests start and kill.
 #![allow(dead_code)]
 
-pub mod whole_record;
+pub(crate) mod whole_record;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -18,22 +18,22 @@ use session_core::{
 };
 use session_redis::{RedisDriver, RedisDriverBuilder};
 
-pub const START_REDIS: &str =
+pub(crate) const START_REDIS: &str =
     "redis-server --daemonize yes --port 6379 --save \"\" --appendonly no";
 
 /// The Redis the tests share: `REDIS_URL`, else the local default.
-pub fn redis_url() -> String {
+pub(crate) fn redis_url() -> String {
     std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
 }
 
 /// A key prefix no other test uses.
-pub fn unique_prefix(test: &str) -> String {
+pub(crate) fn unique_prefix(test: &str) -> String {
     format!("sr-test:{test}:{}:", SessionId::generate())
 }
 
 /// A builder for the shared Redis under a fresh prefix, with a short
 /// lifetime so that nothing a crashed test leaves behind stays long.
-pub fn shared_builder(test: &str) -> RedisDriverBuilder {
+pub(crate) fn shared_builder(test: &str) -> RedisDriverBuilder {
     RedisDriver::builder()
         .url(redis_url())
         .key_prefix(unique_prefix(test))
@@ -42,7 +42,7 @@ pub fn shared_builder(test: &str) -> RedisDriverBuilder {
 
 /// Connects, or fails the test saying how to start a Redis: these tests
 /// never pass without one.
-pub async fn connect(builder: RedisDriverBuilder) -> RedisDriver {
+pub(crate) async fn connect(builder: RedisDriverBuilder) -> RedisDriver {
     match builder.connect().await {
         Ok(driver) => driver,
         Err(err) => panic!(
@@ -55,12 +55,12 @@ pub async fn connect(builder: RedisDriverBuilder) -> RedisDriver {
 
 /// A driver on the shared Redis under a fresh prefix, whose keys are deleted
 /// when the last handle to it is dropped.
-pub async fn shared_driver(test: &str) -> Cleaning {
+pub(crate) async fn shared_driver(test: &str) -> Cleaning {
     Cleaning::new(connect(shared_builder(test)).await, redis_url())
 }
 
 /// A manager whose default driver is `driver`, registered as `redis`.
-pub fn manager(driver: impl SessionDriver) -> SessionManager {
+pub(crate) fn manager(driver: impl SessionDriver) -> SessionManager {
     SessionManager::builder()
         .driver("redis", driver)
         .default_driver("redis")
@@ -69,14 +69,14 @@ pub fn manager(driver: impl SessionDriver) -> SessionManager {
 }
 
 /// A synchronous connection, for looking at what the driver stored.
-pub fn inspect(url: &str) -> redis::Connection {
+pub(crate) fn inspect(url: &str) -> redis::Connection {
     redis::Client::open(url)
         .and_then(|client| client.get_connection())
         .unwrap_or_else(|err| panic!("Redis at {url}: {err}\nstart one with: {START_REDIS}"))
 }
 
 /// The keys under `prefix`.
-pub fn keys_under(url: &str, prefix: &str) -> Vec<String> {
+pub(crate) fn keys_under(url: &str, prefix: &str) -> Vec<String> {
     let mut con = inspect(url);
     let pattern = format!("{prefix}*");
     con.scan_match::<_, String>(&pattern)
@@ -86,7 +86,7 @@ pub fn keys_under(url: &str, prefix: &str) -> Vec<String> {
 }
 
 /// Deletes the keys under `prefix`.
-pub fn delete_under(url: &str, prefix: &str) {
+pub(crate) fn delete_under(url: &str, prefix: &str) {
     let keys = keys_under(url, prefix);
     if !keys.is_empty() {
         let mut con = inspect(url);
@@ -96,13 +96,14 @@ pub fn delete_under(url: &str, prefix: &str) {
 
 /// A [`RedisDriver`] that deletes its keys when dropped (with the manager
 /// that holds it, at the end of a test).
-pub struct Cleaning {
-    pub driver: RedisDriver,
+#[derive(Debug)]
+pub(crate) struct Cleaning {
+    pub(crate) driver: RedisDriver,
     url: String,
 }
 
 impl Cleaning {
-    pub fn new(driver: RedisDriver, url: String) -> Self {
+    pub(crate) fn new(driver: RedisDriver, url: String) -> Self {
         Cleaning { driver, url }
     }
 }
@@ -134,7 +135,7 @@ impl SessionDriver for Cleaning {
 }
 
 /// A port nothing listens on right now.
-pub fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("a free port")
@@ -142,7 +143,8 @@ pub fn free_port() -> u16 {
 }
 
 /// A `redis-server` this test started, on a loopback port; killed when dropped.
-pub struct RedisServer {
+#[derive(Debug)]
+pub(crate) struct RedisServer {
     port: u16,
     args: Vec<String>,
     dir: PathBuf,
@@ -151,12 +153,12 @@ pub struct RedisServer {
 
 impl RedisServer {
     /// A throw-away server (no persistence) on a free port.
-    pub fn start() -> Self {
+    pub(crate) fn start() -> Self {
         Self::start_with(free_port(), &[])
     }
 
     /// A server on `port` with extra arguments.
-    pub fn start_with(port: u16, args: &[&str]) -> Self {
+    pub(crate) fn start_with(port: u16, args: &[&str]) -> Self {
         let dir = std::env::temp_dir().join(format!(
             "session-redis-{}-{port}-{}",
             std::process::id(),
@@ -173,15 +175,15 @@ impl RedisServer {
         server
     }
 
-    pub fn port(&self) -> u16 {
+    pub(crate) fn port(&self) -> u16 {
         self.port
     }
 
-    pub fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("redis://127.0.0.1:{}", self.port)
     }
 
-    pub fn dir(&self) -> &PathBuf {
+    pub(crate) fn dir(&self) -> &PathBuf {
         &self.dir
     }
 
@@ -226,7 +228,7 @@ impl RedisServer {
     }
 
     /// SIGKILL: the server vanishes without a goodbye, as in a crash.
-    pub fn kill(&mut self) {
+    pub(crate) fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
@@ -234,18 +236,18 @@ impl RedisServer {
     }
 
     /// Starts the server again on the same port (empty: nothing is persisted).
-    pub fn restart(&mut self) {
+    pub(crate) fn restart(&mut self) {
         self.kill();
         self.spawn();
     }
 
     /// SIGSTOP: the server keeps its socket but answers nothing.
-    pub fn pause(&self) {
+    pub(crate) fn pause(&self) {
         self.signal("-STOP");
     }
 
     /// SIGCONT.
-    pub fn resume(&self) {
+    pub(crate) fn resume(&self) {
         self.signal("-CONT");
     }
 
@@ -269,7 +271,7 @@ impl Drop for RedisServer {
 }
 
 /// True when something on `port` answers `PING` with `+PONG`.
-pub fn ping(port: u16) -> bool {
+pub(crate) fn ping(port: u16) -> bool {
     let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
         return false;
     };

@@ -9,22 +9,20 @@ use redis::aio::ConnectionManager;
 use session_core::cookie::Cookie;
 use session_core::serde_json;
 use session_core::{
-    CookieSettings, Loaded, RequestContext, SaveRequest, SessionData, SessionDriver, SessionError,
-    SessionId, async_trait,
+    CookieSettings, IdCookie, Loaded, RequestContext, SaveRequest, SessionData, SessionDriver,
+    SessionError, SessionId, async_trait,
 };
 
-pub struct WholeRecordDriver {
+pub(crate) struct WholeRecordDriver {
     connection: ConnectionManager,
     prefix: String,
     lifetime_ms: u64,
-    cookies: CookieSettings,
+    id_cookie: IdCookie,
     round_trips: AtomicU64,
 }
 
-const COOKIE: &str = "blob_session_id";
-
 impl WholeRecordDriver {
-    pub async fn connect(url: &str, prefix: &str) -> Self {
+    pub(crate) async fn connect(url: &str, prefix: &str) -> Self {
         let client = redis::Client::open(url).expect("url");
         let connection = ConnectionManager::new(client)
             .await
@@ -33,12 +31,12 @@ impl WholeRecordDriver {
             connection,
             prefix: prefix.to_owned(),
             lifetime_ms: Duration::from_secs(600).as_millis() as u64,
-            cookies: CookieSettings::default(),
+            id_cookie: IdCookie::new("blob_session_id", CookieSettings::default()),
             round_trips: AtomicU64::new(0),
         }
     }
 
-    pub fn round_trips(&self) -> u64 {
+    pub(crate) fn round_trips(&self) -> u64 {
         self.round_trips.load(Ordering::Relaxed)
     }
 
@@ -57,7 +55,7 @@ impl WholeRecordDriver {
 #[async_trait]
 impl SessionDriver for WholeRecordDriver {
     async fn load(&self, request: &RequestContext) -> Result<Loaded, SessionError> {
-        let Some(id) = request.cookie(COOKIE).and_then(SessionId::parse) else {
+        let Some(id) = self.id_cookie.read(request) else {
             return Ok(Loaded::empty());
         };
         let blob: Option<Vec<u8>> = self.query(redis::cmd("GET").arg(self.key(&id))).await?;
@@ -84,7 +82,7 @@ impl SessionDriver for WholeRecordDriver {
         };
         if save.data.is_empty() {
             let _: () = self.query(redis::cmd("DEL").arg(self.key(&id))).await?;
-            return Ok(vec![self.cookies.removal(COOKIE.to_owned())]);
+            return Ok(vec![self.id_cookie.removal()]);
         }
         let blob = save.data.to_json_vec();
         let _: () = self
@@ -99,7 +97,7 @@ impl SessionDriver for WholeRecordDriver {
         Ok(if Some(&id) == save.id {
             Vec::new()
         } else {
-            vec![self.cookies.cookie(COOKIE.to_owned(), id.to_string(), None)]
+            vec![self.id_cookie.cookie(&id)]
         })
     }
 }
