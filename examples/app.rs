@@ -5,7 +5,7 @@
 //! `TEMPLATE_ENGINE` (minijinja | tera), `SESSION_SECRET` (cookie driver; a
 //! development default is used, with a warning, when unset), `REDIS_URL`.
 
-mod demo;
+pub mod demo;
 
 use std::sync::Arc;
 

@@ -2,7 +2,7 @@
 //! open <http://127.0.0.1:8000> (`PORT` overrides). Same environment
 //! variables as `examples/app.rs`.
 
-mod demo;
+pub mod demo;
 
 use std::collections::HashMap;
 

@@ -30,8 +30,7 @@ impl Server {
             .with_driver(driver)
             .with_secret(SECRET)
             .expect("secret")
-            .with_cookie_secure(false)
-            .with_redis_url(redis_url());
+            .with_cookie_secure(false);
         let manager = demo::manager(&config).await.unwrap_or_else(|e| {
             panic!("{e}\n(the redis tests need Redis at REDIS_URL, default redis://127.0.0.1:6379: start one with `redis-server --daemonize yes --save \"\" --appendonly no`)")
         });

@@ -1,5 +1,6 @@
-//! The demo server of DESIGN.md, shared by `examples/app.rs` and the
-//! end-to-end tests (which include this file with `#[path]`).
+//! The demo server, shared by `examples/app.rs`, `examples/axum.rs` and the
+//! end-to-end tests (which include this file with `#[path]`). Its routes are
+//! a stable contract: the browser, e2e and benchmark scripts drive them.
 //!
 //! | route | does |
 //! | --- | --- |
@@ -36,8 +37,11 @@ pub const DEVELOPMENT_SECRET: &str =
     "session-views demo secret: NEVER use this outside local development";
 
 /// What the demo needs at start-up.
+#[derive(Debug)]
 pub struct Demo {
+    /// The session drivers, from `SessionConfig::from_env`.
     pub manager: SessionManager,
+    /// The templates, in the engine `TEMPLATE_ENGINE` chose.
     pub views: Views,
 }
 

@@ -126,6 +126,15 @@ pub struct SessionManagerBuilder {
     default: Option<String>,
 }
 
+impl fmt::Debug for SessionManagerBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionManagerBuilder")
+            .field("drivers", &self.drivers.keys().collect::<Vec<_>>())
+            .field("default", &self.default)
+            .finish()
+    }
+}
+
 impl SessionManagerBuilder {
     /// Registers `driver` under `name`, replacing a driver of that name.
     pub fn driver(mut self, name: impl Into<String>, driver: impl SessionDriver) -> Self {
