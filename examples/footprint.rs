@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use http::StatusCode;
 use serde_json::json;
-use session_core::{MemoryDriver, RequestContext, SessionManager};
+use session_core::{MemoryDriver, SessionManager, integration::RequestContext};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -4,7 +4,7 @@
 
 use std::error::Error;
 
-use session_core::{RequestContext, SessionManager};
+use session_core::{SessionManager, integration::RequestContext};
 
 const TEMPLATES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/templates");
 

@@ -14,7 +14,7 @@
 //! redis driver, so a soak's keys can be told apart and removed.
 
 #[path = "demo/mod.rs"]
-mod demo;
+pub mod demo;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -28,7 +28,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use serde_json::json;
-use session_core::{MemoryDriver, SessionId, SessionManager};
+use session_core::{MemoryDriver, SessionManager, driver::SessionId};
 use session_views::{SessionLayer, sessions};
 use tokio::net::TcpListener;
 use tower::{Service, ServiceBuilder, ServiceExt};

@@ -1,20 +1,20 @@
 use std::sync::Arc;
 
 use serde::Serialize;
-use session_core::{RequestSessions, SessionError};
+use session_core::{SessionError, integration::RequestSessions};
 
 /// Renders templates by name with either engine, the request's
 /// **default-driver** session bound to `session()`.
 ///
 /// The binding follows the seed: templates always see the default driver,
 /// even when the handler switched driver with
-/// [`RequestSessions::driver`](session_core::RequestSessions::driver).
+/// [`RequestSessions::driver`](session_core::integration::RequestSessions::driver).
 /// `Views` is a cheap `Arc` handle; build it once at start-up.
 ///
 /// ```
 /// # #[cfg(feature = "minijinja")]
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// use session_core::{RequestContext, SessionManager};
+/// use session_core::{integration::RequestContext, SessionManager};
 /// use session_views::Views;
 ///
 /// let mut env = minijinja::Environment::new();

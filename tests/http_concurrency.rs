@@ -26,7 +26,7 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use session_core::cookie::Cookie;
-use session_core::{CookieDriver, SessionConfig, SessionId, SessionManager};
+use session_core::{CookieDriver, SessionConfig, SessionManager, driver::SessionId};
 use session_views::{SessionLayer, sessions};
 use tokio::net::TcpListener;
 use tower::{ServiceBuilder, ServiceExt};

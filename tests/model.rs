@@ -5,7 +5,10 @@ use std::sync::{Arc, OnceLock};
 
 use proptest::prelude::*;
 use session_core::testing::model;
-use session_core::{MemoryDriver, SessionConfig, SessionDriver, SessionId, SessionManager};
+use session_core::{
+    MemoryDriver, SessionConfig, SessionManager,
+    driver::{SessionDriver, SessionId},
+};
 use session_redis::RedisDriver;
 
 fn memory() -> SessionManager {

@@ -22,8 +22,9 @@ use session_core::http::header::COOKIE;
 use session_core::http::{HeaderMap, HeaderValue, StatusCode};
 use session_core::serde_json::{self, Map, Value, json};
 use session_core::{
-    CookieDriver, MemoryDriver, RequestContext, RequestSessions, Session, SessionConfig,
-    SessionData, SessionManager, StoredValue, ValueMap,
+    CookieDriver, MemoryDriver, Session, SessionConfig, SessionManager,
+    driver::{SessionData, StoredValue, ValueMap},
+    integration::{RequestContext, RequestSessions},
 };
 
 /// The secret the fuzz cookie driver seals with (the seeds are sealed under it).

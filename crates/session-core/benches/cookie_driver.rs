@@ -9,7 +9,7 @@
 use criterion::{Criterion, black_box, criterion_group, criterion_main};
 use http::StatusCode;
 use serde_json::{Value, json};
-use session_core::{RequestContext, SessionConfig, SessionManager};
+use session_core::{SessionConfig, SessionManager, integration::RequestContext};
 
 mod common;
 use common::ready;

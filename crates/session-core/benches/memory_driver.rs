@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use http::StatusCode;
 use serde_json::json;
-use session_core::{MemoryDriver, RequestContext, SessionManager};
+use session_core::{MemoryDriver, SessionManager, integration::RequestContext};
 
 mod common;
 use common::ready;

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicIsize, Ordering};
 
 use http::StatusCode;
 use serde_json::json;
-use session_core::{MemoryDriver, RequestContext, SessionManager};
+use session_core::{MemoryDriver, SessionManager, integration::RequestContext};
 
 mod common;
 use common::ready;

@@ -15,7 +15,7 @@ use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use http::header::{self, HeaderMap, HeaderValue};
-use session_core::RequestContext;
+use session_core::integration::RequestContext;
 
 const SESSION_ID: &str = "n4KPZT-n6kzFoO4HVwgnGHgg1u9VPmMEaQv4cI3ZNxQ";
 const MEMORY_COOKIES: &str = "_ga=GA1.1.1234567890.1700000000; session_id=n4KPZT-n6kzFoO4HVwgnGHgg1u9VPmMEaQv4cI3ZNxQ; theme=dark";

@@ -22,7 +22,7 @@ pub const MIN_SECRET_BYTES: usize = 32;
 /// | `SESSION_LIFETIME` | idle lifetime: seconds, or a number with `s`, `m`, `h`, `d` | `2h` |
 /// | `SESSION_COOKIE_SECURE` | send cookies over HTTPS only (`true`/`false`) | `true` |
 /// | `SESSION_SAME_SITE` | `lax`, `strict` or `none` | `lax` |
-/// | `SESSION_COOKIE_NAME` | the id cookie of server-side drivers (see [`IdCookie`](crate::IdCookie)) | `session_id` |
+/// | `SESSION_COOKIE_NAME` | the id cookie of server-side drivers (see [`IdCookie`](crate::driver::IdCookie)) | `session_id` |
 /// | `SESSION_MAX_SESSIONS` | the memory driver's bound | `100000` |
 ///
 /// A driver from another crate reads its own settings (where its store is,
@@ -203,7 +203,7 @@ impl SessionConfig {
     }
 
     /// Sets the name of the cookie that carries a session id (the base of
-    /// every server-side driver's id cookie name; see [`IdCookie`](crate::IdCookie)).
+    /// every server-side driver's id cookie name; see [`IdCookie`](crate::driver::IdCookie)).
     pub fn with_id_cookie_name(mut self, name: impl Into<String>) -> Self {
         self.id_cookie_name = name.into();
         self

@@ -48,7 +48,7 @@ pub enum SessionError {
         source: serde_json::Error,
     },
 
-    /// [`RequestSessions::driver`](crate::RequestSessions::driver) named a driver the manager does not have.
+    /// [`RequestSessions::driver`](crate::integration::RequestSessions::driver) named a driver the manager does not have.
     #[error(
         "no session driver named `{name}` is configured (configured: {known}); register it with SessionManagerBuilder::driver"
     )]
@@ -59,7 +59,7 @@ pub enum SessionError {
         known: String,
     },
 
-    /// The session was already saved; changes after [`RequestSessions::finish`](crate::RequestSessions::finish) would be lost.
+    /// The session was already saved; changes after [`RequestSessions::finish`](crate::integration::RequestSessions::finish) would be lost.
     #[error(
         "the session of the `{driver}` driver was already saved for this request; change it before the response is finished"
     )]

@@ -1,6 +1,10 @@
 use cookie::Cookie;
 
-use crate::{CookieSettings, RequestContext, SessionConfig, SessionId};
+use crate::{
+    SessionConfig,
+    driver::{CookieSettings, SessionId},
+    integration::RequestContext,
+};
 
 /// The name under which [`IdCookie::for_driver`] gives a driver the plain
 /// configured name.
@@ -30,7 +34,7 @@ const PLAIN_NAME_DRIVER: &str = "memory";
 /// session. A value that is not exactly a [`SessionId`] reads as no id.
 ///
 /// ```
-/// use session_core::{IdCookie, RequestContext, SessionConfig, SessionId};
+/// use session_core::{driver::{IdCookie, SessionId}, integration::RequestContext, SessionConfig};
 ///
 /// let config = SessionConfig::default();
 /// assert_eq!(IdCookie::for_driver(&config, "memory").name(), "session_id");

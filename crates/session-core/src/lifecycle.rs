@@ -11,7 +11,7 @@ use http::StatusCode;
 ///
 /// ```
 /// use http::StatusCode;
-/// use session_core::clears_flash;
+/// use session_core::integration::clears_flash;
 ///
 /// assert!(clears_flash(StatusCode::OK));
 /// assert!(!clears_flash(StatusCode::SEE_OTHER));
@@ -29,7 +29,7 @@ pub fn clears_flash(status: StatusCode) -> bool {
 ///
 /// ```
 /// use http::StatusCode;
-/// use session_core::saves_changes;
+/// use session_core::integration::saves_changes;
 ///
 /// assert!(saves_changes(StatusCode::SEE_OTHER));
 /// assert!(saves_changes(StatusCode::NOT_FOUND));

@@ -8,8 +8,9 @@ use http::StatusCode;
 use parking_lot::Mutex;
 
 use crate::{
-    ConfigError, CookieDriver, MemoryDriver, RequestContext, Session, SessionConfig, SessionDriver,
-    SessionError, saves_changes,
+    ConfigError, CookieDriver, MemoryDriver, Session, SessionConfig, SessionError,
+    driver::SessionDriver,
+    integration::{RequestContext, saves_changes},
 };
 
 /// The configured drivers, by name, and which one is the default.
@@ -196,7 +197,7 @@ struct RequestInner {
     manager: SessionManager,
     request: RequestContext,
     loaded: Mutex<Vec<(Arc<str>, Session)>>,
-    /// A driver's `load` set [`Loaded::needs_save`](crate::Loaded::needs_save).
+    /// A driver's `load` set [`Loaded::needs_save`](crate::driver::Loaded::needs_save).
     driver_asked_to_save: AtomicBool,
     /// `finish` (or a `finish_unchanged` that ended the request) ran: no
     /// driver loads any more, set under the `loaded` lock.
@@ -291,7 +292,7 @@ impl RequestSessions {
     }
 
     /// Ends the request: applies the flash rule for the response `status`
-    /// ([`clears_flash`](crate::clears_flash), [`saves_changes`](crate::saves_changes)),
+    /// ([`clears_flash`](crate::integration::clears_flash), [`saves_changes`](crate::integration::saves_changes)),
     /// saves every loaded session and returns the cookies to set.
     ///
     /// Every session is saved even when one fails; the first error is
@@ -334,7 +335,7 @@ impl RequestSessions {
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// use http::StatusCode;
-    /// use session_core::{RequestContext, SessionManager};
+    /// use session_core::{integration::RequestContext, SessionManager};
     ///
     /// let manager = SessionManager::builder().build()?;
     /// let sessions = manager.request(RequestContext::new());

@@ -10,8 +10,9 @@ use serde_json::Value;
 
 use crate::driver::{DriverState, Loaded, SaveRequest, SessionDriver};
 use crate::{
-    Bucket, Changes, RequestContext, SessionData, SessionError, SessionId, StoredValue, ValueMap,
-    clears_flash, saves_changes,
+    SessionError,
+    driver::{Bucket, Changes, SessionData, SessionId, StoredValue, ValueMap},
+    integration::{RequestContext, clears_flash, saves_changes},
 };
 
 /// One request's session on one driver.
@@ -20,12 +21,12 @@ use crate::{
 /// session, so a handler and the templates it renders share one. Reads come
 /// from the data loaded at the start of the request plus this request's own
 /// changes; writes are recorded key by key and handed to the driver when the
-/// response is finished ([`RequestSessions::finish`](crate::RequestSessions::finish)).
+/// response is finished ([`RequestSessions::finish`](crate::integration::RequestSessions::finish)).
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// use serde_json::json;
-/// use session_core::{RequestContext, SessionManager};
+/// use session_core::{integration::RequestContext, SessionManager};
 ///
 /// let manager = SessionManager::builder().build()?; // the memory driver
 /// let sessions = manager.request(RequestContext::new());
@@ -90,7 +91,7 @@ impl Session {
 
     /// Flashes `value` under `key`: visible to [`get`](Self::get), [`has`](Self::has)
     /// and [`all`](Self::all) now, and kept until the flash is cleared — by
-    /// the next 200 OK response (see [`clears_flash`](crate::clears_flash)).
+    /// the next 200 OK response (see [`clears_flash`](crate::integration::clears_flash)).
     /// Flash data never becomes session data.
     pub fn flash(&self, key: &str, value: impl Serialize) -> Result<(), SessionError> {
         self.write(Bucket::Flash, key, value)

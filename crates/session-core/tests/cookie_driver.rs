@@ -9,7 +9,8 @@ use proptest::prelude::*;
 use serde_json::json;
 use session_core::testing::Browser;
 use session_core::{
-    CookieDriver, MAX_COOKIE_BYTES, RequestContext, SessionConfig, SessionError, SessionManager,
+    CookieDriver, MAX_COOKIE_BYTES, SessionConfig, SessionError, SessionManager,
+    integration::RequestContext,
 };
 
 const SECRET_A: &str = "first secret, at least thirty-two bytes long";

@@ -2,7 +2,7 @@
 //! nothing, and then the sessions end as `finish` ends them.
 
 use http::StatusCode;
-use session_core::{RequestContext, SessionError, SessionManager};
+use session_core::{SessionError, SessionManager, integration::RequestContext};
 
 async fn logged_in(manager: &SessionManager, flash: bool) -> String {
     let sessions = manager.request(RequestContext::new());

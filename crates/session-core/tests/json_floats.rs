@@ -7,7 +7,9 @@
 
 use http::StatusCode;
 use session_core::{
-    CookieDriver, RequestContext, SessionConfig, SessionData, SessionManager, StoredValue,
+    CookieDriver, SessionConfig, SessionManager,
+    driver::{SessionData, StoredValue},
+    integration::RequestContext,
 };
 
 /// Floats whose shortest decimal form the default parser misreads, and a few

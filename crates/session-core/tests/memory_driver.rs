@@ -7,7 +7,7 @@ use std::time::Duration;
 use http::StatusCode;
 use serde_json::json;
 use session_core::testing::Browser;
-use session_core::{MemoryDriver, RequestContext, SessionId, SessionManager};
+use session_core::{MemoryDriver, SessionManager, driver::SessionId, integration::RequestContext};
 
 fn manager_for(driver: Arc<MemoryDriver>) -> SessionManager {
     SessionManager::builder()

@@ -6,7 +6,7 @@
 use criterion::{Criterion, criterion_group, criterion_main};
 use minijinja::{Environment, context};
 use session_core::serde_json::{Value, json};
-use session_core::{RequestContext, Session, SessionManager};
+use session_core::{Session, SessionManager, integration::RequestContext};
 
 const MESSAGES: &str = include_str!("../../../templates/helpers/messages.html");
 const INDEX: &str = include_str!("../../../templates/index.html");

@@ -87,7 +87,7 @@ impl Object for BoundContext {
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// # let manager = session_core::SessionManager::builder().build()?;
-/// # let sessions = manager.request(session_core::RequestContext::new());
+/// # let sessions = manager.request(session_core::integration::RequestContext::new());
 /// # let session = sessions.session().await?;
 /// let mut env = minijinja::Environment::new();
 /// session_minijinja::add_to_environment(&mut env);

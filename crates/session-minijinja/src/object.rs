@@ -66,7 +66,8 @@ impl Object for SessionObject {
                     return Err(arity_error("all", 0, 0, args.len()));
                 }
                 Ok(self.0.with_data(|data| {
-                    let all: BTreeMap<&str, &session_core::StoredValue> = data.overlay().collect();
+                    let all: BTreeMap<&str, &session_core::driver::StoredValue> =
+                        data.overlay().collect();
                     Value::from(Serde(all))
                 }))
             }

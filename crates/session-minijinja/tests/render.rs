@@ -2,7 +2,7 @@
 
 use minijinja::{Environment, context};
 use session_core::serde_json::json;
-use session_core::{RequestContext, Session, SessionManager};
+use session_core::{Session, SessionManager, integration::RequestContext};
 
 async fn session() -> Session {
     let manager = SessionManager::builder().build().expect("manager");

@@ -23,7 +23,11 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use redis::Commands;
 use session_core::http::StatusCode;
 use session_core::serde_json::{Value, json};
-use session_core::{RequestContext, SessionDriver, SessionId, SessionManager};
+use session_core::{
+    SessionManager,
+    driver::{SessionDriver, SessionId},
+    integration::RequestContext,
+};
 use session_redis::RedisDriver;
 use tokio::runtime::Runtime;
 use tokio::sync::Barrier;

@@ -2,7 +2,10 @@ use std::error::Error as StdError;
 use std::fmt;
 use std::time::Duration;
 
-use session_core::{ConfigError, CookieSettings, IdCookie, SessionConfig};
+use session_core::{
+    ConfigError, SessionConfig,
+    driver::{CookieSettings, IdCookie},
+};
 
 use crate::RedisDriver;
 use crate::connection::{Connection, DRIVER, Target, Timeouts};
@@ -319,7 +322,7 @@ mod tests {
         assert_eq!(builder.target, Target::Server(DEFAULT_URL.into()));
         assert_eq!(builder.id_cookie.name(), "redis_sid");
         assert_eq!(builder.lifetime, Duration::from_secs(60));
-        let id = session_core::SessionId::generate();
+        let id = session_core::driver::SessionId::generate();
         assert_eq!(builder.id_cookie.cookie(&id).path(), Some("/app"));
         assert_eq!(
             RedisDriverBuilder::new().id_cookie.name(),

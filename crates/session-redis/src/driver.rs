@@ -4,8 +4,12 @@ use std::time::Duration;
 
 use session_core::cookie::Cookie;
 use session_core::{
-    Bucket, Changes, ConfigError, IdCookie, Loaded, RequestContext, SaveRequest, SessionConfig,
-    SessionData, SessionDriver, SessionError, SessionId, StoredValue, async_trait,
+    ConfigError, SessionConfig, SessionError,
+    driver::{
+        Bucket, Changes, IdCookie, Loaded, SaveRequest, SessionData, SessionDriver, SessionId,
+        StoredValue, async_trait,
+    },
+    integration::RequestContext,
 };
 
 use crate::RedisDriverBuilder;

@@ -1,6 +1,6 @@
 //! Where a session lives in Redis: its key and the fields of its hash.
 
-use session_core::{Bucket, SessionId};
+use session_core::driver::{Bucket, SessionId};
 
 /// The bytes of an id that form its key's hash tag. Three bytes are exactly
 /// the first four characters of the id's base64url form.

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use session_core::http::StatusCode;
 use session_core::serde_json::json;
 use session_core::testing::{Browser, suite};
-use session_core::{RequestContext, SessionId, SessionManager};
+use session_core::{SessionManager, driver::SessionId, integration::RequestContext};
 use session_redis::{DEFAULT_COOKIE_NAME, RedisDriver};
 use tokio::sync::Barrier;
 

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use session_core::http::StatusCode;
 use session_core::serde_json::{Value, json};
 use session_core::testing::Browser;
-use session_core::{RequestContext, SessionManager};
+use session_core::{SessionManager, integration::RequestContext};
 use tokio::sync::Barrier;
 
 use common::whole_record::WholeRecordDriver;

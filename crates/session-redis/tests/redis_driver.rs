@@ -13,7 +13,9 @@ use session_core::http::StatusCode;
 use session_core::serde_json::json;
 use session_core::testing::Browser;
 use session_core::{
-    CookieSettings, RequestContext, SessionConfig, SessionError, SessionId, SessionManager,
+    SessionConfig, SessionError, SessionManager,
+    driver::{CookieSettings, SessionId},
+    integration::RequestContext,
 };
 use session_redis::{DEFAULT_COOKIE_NAME, RedisDriver};
 

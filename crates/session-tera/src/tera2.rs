@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
 use session_core::Session;
-use session_core::StoredValue;
+use session_core::driver::StoredValue;
 use tera::value::Key;
 use tera::{Context, Error, Kwargs, Map, State, Tera, TeraResult, Value};
 
@@ -111,7 +111,7 @@ fn empty_session() -> Value {
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// # let manager = session_core::SessionManager::builder().build()?;
-/// # let sessions = manager.request(session_core::RequestContext::new());
+/// # let sessions = manager.request(session_core::integration::RequestContext::new());
 /// # let session = sessions.session().await?;
 /// let mut tera = tera::Tera::new();
 /// session_tera::add_raw_template(&mut tera, "hi.html", "{{ session().get('user', 'guest') }} on {{ page }}")?;

@@ -4,7 +4,7 @@ use axum_core::extract::FromRequestParts;
 use axum_core::response::{IntoResponse, Response};
 use http::StatusCode;
 use http::request::Parts;
-use session_core::{RequestSessions, Session, SessionError};
+use session_core::{Session, SessionError, integration::RequestSessions};
 
 use crate::Redirect;
 use crate::error::error_response;

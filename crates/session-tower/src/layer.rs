@@ -6,7 +6,10 @@ use std::task::{Context, Poll, ready};
 
 use http::{Method, Request, Response, StatusCode};
 use pin_project_lite::pin_project;
-use session_core::{RequestContext, RequestSessions, SessionManager, append_set_cookies};
+use session_core::{
+    SessionManager,
+    integration::{RequestContext, RequestSessions, append_set_cookies},
+};
 use tower::{Layer, Service};
 
 use crate::error::error_response;

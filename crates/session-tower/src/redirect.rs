@@ -1,6 +1,6 @@
 use http::{HeaderValue, Response, StatusCode, header};
 use serde::Serialize;
-use session_core::{RequestSessions, SessionError, StoredValue};
+use session_core::{SessionError, driver::StoredValue, integration::RequestSessions};
 
 /// A redirect that flashes messages on the way — Masonite's
 /// `request().redirect('/dashboard').session.flash('success', ...)`:

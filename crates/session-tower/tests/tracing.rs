@@ -12,8 +12,10 @@ use std::sync::{Arc, Mutex};
 
 use http::{Method, Request, Response, StatusCode, header};
 use session_core::{
-    Loaded, MemoryDriver, RequestContext, SaveRequest, SessionConfig, SessionDriver, SessionError,
-    SessionManager, async_trait, cookie::Cookie,
+    MemoryDriver, SessionConfig, SessionError, SessionManager,
+    cookie::Cookie,
+    driver::{Loaded, SaveRequest, SessionDriver, async_trait},
+    integration::RequestContext,
 };
 use session_tower::{Redirect, SessionLayer, sessions};
 use tower::{ServiceBuilder, ServiceExt, service_fn};

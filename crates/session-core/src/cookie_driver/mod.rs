@@ -8,8 +8,9 @@ use cookie::Cookie;
 
 use crate::driver::{DriverState, Loaded, SaveRequest, SessionDriver};
 use crate::{
-    Bucket, ConfigError, CookieSettings, RequestContext, SessionConfig, SessionData, SessionError,
-    StoredValue,
+    ConfigError, SessionConfig, SessionError,
+    driver::{Bucket, CookieSettings, SessionData, StoredValue},
+    integration::RequestContext,
 };
 
 mod names;

@@ -7,7 +7,7 @@ use std::borrow::Cow;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use crate::Bucket;
+use crate::driver::Bucket;
 
 fn is_plain_key(key: &str) -> bool {
     !key.is_empty()

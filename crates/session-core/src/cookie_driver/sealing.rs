@@ -16,7 +16,7 @@ use hkdf::Hkdf;
 use rand::RngCore;
 use sha2::Sha256;
 
-use crate::{SessionError, StoredValue};
+use crate::{SessionError, driver::StoredValue};
 
 const FORMAT_VERSION: u8 = 1;
 const NONCE_LEN: usize = 12;

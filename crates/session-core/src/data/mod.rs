@@ -16,7 +16,7 @@ pub use value_map::ValueMap;
 pub enum Bucket {
     /// Session data: kept until deleted, reset or expired.
     Session,
-    /// Flash data: kept until the flash is cleared (see [`clears_flash`](crate::clears_flash)).
+    /// Flash data: kept until the flash is cleared (see [`clears_flash`](crate::integration::clears_flash)).
     Flash,
 }
 

@@ -16,7 +16,7 @@ use serde_json::value::RawValue;
 /// to change one key copies no value.
 ///
 /// ```
-/// use session_core::StoredValue;
+/// use session_core::driver::StoredValue;
 /// use serde_json::json;
 ///
 /// let value = StoredValue::from_serialize(&json!({"name": "Ada"}))?;

@@ -7,7 +7,10 @@ use parking_lot::Mutex;
 use super::keying::Keying;
 use super::shard::{SHARDS, Shard};
 use super::{DRIVER, MemoryDriver};
-use crate::{CookieSettings, IdCookie, SessionConfig, SessionId};
+use crate::{
+    SessionConfig,
+    driver::{CookieSettings, IdCookie, SessionId},
+};
 
 /// Configures a [`MemoryDriver`].
 #[derive(Debug)]
@@ -64,7 +67,7 @@ impl MemoryDriverBuilder {
     ///
     /// `trusted_proxies` are the addresses of reverse proxies you run; only
     /// for requests from them is `X-Forwarded-For` believed (see
-    /// [`RequestContext::client_ip`](crate::RequestContext::client_ip)).
+    /// [`RequestContext::client_ip`](crate::integration::RequestContext::client_ip)).
     /// With IP keying, `regenerate()` has nothing to change.
     pub fn key_by_client_ip(mut self, trusted_proxies: Vec<IpAddr>) -> Self {
         self.keying = Keying::ClientIp { trusted_proxies };

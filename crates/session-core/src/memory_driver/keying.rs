@@ -6,7 +6,11 @@ use std::net::IpAddr;
 use sha2::{Digest, Sha256};
 
 use super::{DRIVER, MemoryDriver};
-use crate::{RequestContext, SESSION_ID_BYTES, SessionError, SessionId};
+use crate::{
+    SessionError,
+    driver::{SESSION_ID_BYTES, SessionId},
+    integration::RequestContext,
+};
 
 #[derive(Clone, Debug)]
 pub(super) enum Keying {

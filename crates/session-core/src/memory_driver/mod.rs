@@ -7,7 +7,7 @@ use cookie::Cookie;
 use parking_lot::Mutex;
 
 use crate::driver::{Loaded, SaveRequest, SessionDriver};
-use crate::{IdCookie, RequestContext, SessionConfig, SessionError};
+use crate::{SessionConfig, SessionError, driver::IdCookie, integration::RequestContext};
 
 mod builder;
 mod keying;
@@ -26,7 +26,7 @@ const DRIVER: &str = "memory";
 
 /// Sessions kept in the process's memory: the default driver.
 ///
-/// Each session is found by an opaque random [`SessionId`](crate::SessionId)
+/// Each session is found by an opaque random [`SessionId`](crate::driver::SessionId)
 /// in an `HttpOnly` cookie (`session_id` unless configured; see
 /// [`IdCookie`]). Nothing is stored and no cookie is set until a request
 /// writes something. The store is bounded: a session idle for longer than the

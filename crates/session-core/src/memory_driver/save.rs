@@ -9,11 +9,14 @@ use cookie::Cookie;
 use super::MemoryDriver;
 use super::shard::Entry;
 use crate::driver::SaveRequest;
-use crate::{Changes, SessionError, SessionId};
+use crate::{
+    SessionError,
+    driver::{Changes, SessionId},
+};
 
 /// The data a request loaded, handed from `load` to `save`: when the entry
 /// still holds this very copy, nothing was written meanwhile.
-pub(super) struct LoadedData(pub(super) Arc<crate::SessionData>);
+pub(super) struct LoadedData(pub(super) Arc<crate::driver::SessionData>);
 
 /// True when `entry` still holds the copy `save`'s request loaded: nothing
 /// was written meanwhile, so the stored data with the request's changes is

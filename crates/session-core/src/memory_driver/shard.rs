@@ -9,7 +9,7 @@ use std::sync::atomic::Ordering;
 use parking_lot::Mutex;
 
 use super::MemoryDriver;
-use crate::{SESSION_ID_BYTES, SessionData, SessionId};
+use crate::driver::{SESSION_ID_BYTES, SessionData, SessionId};
 
 /// The most shards a store has.
 pub(super) const SHARDS: usize = 64;

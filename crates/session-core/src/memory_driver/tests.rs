@@ -1,7 +1,7 @@
 use http::StatusCode;
 use serde_json::json;
 
-use crate::{RequestContext, SessionManager};
+use crate::{SessionManager, integration::RequestContext};
 
 /// `save` stores its own view only when the entry is still the copy
 /// this request loaded; a write in between takes the per-key path.

@@ -124,7 +124,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::RequestContext;
+    use crate::integration::RequestContext;
 
     /// The reference reading: every `Cookie` header that is text, parsed up
     /// front by the cookie crate, the first cookie of a name kept.

@@ -40,7 +40,7 @@ static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 ///   fails) is skipped as a whole.
 ///
 /// ```
-/// use session_core::RequestContext;
+/// use session_core::integration::RequestContext;
 ///
 /// let ctx = RequestContext::from_cookie_header("a=1; b = 2 ;; junk; c=x=y; a=again");
 /// assert_eq!(ctx.cookie("a"), Some("1"));

@@ -2,7 +2,7 @@ use std::collections::BTreeMap;
 
 use http::StatusCode;
 
-use crate::{RequestContext, Session, SessionError, SessionManager};
+use crate::{Session, SessionError, SessionManager, integration::RequestContext};
 
 /// A client that keeps the cookies responses set and sends them back, the
 /// way a browser does, and runs "requests" against a [`SessionManager`].

@@ -309,7 +309,9 @@ pub async fn a_request_racing_a_logout_does_not_revive_the_session(manager: Sess
     let has_id = b.request(OK, |s| s.id().is_some()).await.expect("request");
     let stale = b.clone();
     let header = b.cookie_header();
-    let racing = manager.request(crate::RequestContext::from_cookie_header(&header));
+    let racing = manager.request(crate::integration::RequestContext::from_cookie_header(
+        &header,
+    ));
     let session = racing.session().await.expect("load");
     session.set("last_seen", 1).expect("set");
     b.request(SEE_OTHER, |s| {
@@ -339,7 +341,7 @@ pub async fn a_request_racing_a_regenerate_keeps_its_change(manager: SessionMana
     b.request(OK, |s| s.set("cart", 1).expect("set"))
         .await
         .expect("request");
-    let racing = manager.request(crate::RequestContext::from_cookie_header(
+    let racing = manager.request(crate::integration::RequestContext::from_cookie_header(
         &b.cookie_header(),
     ));
     racing

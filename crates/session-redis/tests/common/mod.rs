@@ -13,8 +13,9 @@ use std::time::{Duration, Instant};
 use redis::Commands;
 use session_core::cookie::Cookie;
 use session_core::{
-    Bucket, Loaded, RequestContext, SaveRequest, SessionDriver, SessionError, SessionId,
-    SessionManager, StoredValue, async_trait,
+    SessionError, SessionManager,
+    driver::{Bucket, Loaded, SaveRequest, SessionDriver, SessionId, StoredValue, async_trait},
+    integration::RequestContext,
 };
 use session_redis::{RedisDriver, RedisDriverBuilder};
 

@@ -9,8 +9,12 @@ use redis::aio::ConnectionManager;
 use session_core::cookie::Cookie;
 use session_core::serde_json;
 use session_core::{
-    CookieSettings, IdCookie, Loaded, RequestContext, SaveRequest, SessionData, SessionDriver,
-    SessionError, SessionId, async_trait,
+    SessionError,
+    driver::{
+        CookieSettings, IdCookie, Loaded, SaveRequest, SessionData, SessionDriver, SessionId,
+        async_trait,
+    },
+    integration::RequestContext,
 };
 
 pub(crate) struct WholeRecordDriver {

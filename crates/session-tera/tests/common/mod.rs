@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use session_core::serde_json::{Map, Value, json};
-use session_core::{RequestContext, Session, SessionManager};
+use session_core::{Session, SessionManager, integration::RequestContext};
 
 /// A session holding `data`: `{"session": {...}, "flash": {...}}`.
 pub(crate) async fn session_with(data: &Value) -> Session {

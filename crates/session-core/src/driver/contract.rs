@@ -2,9 +2,12 @@ use std::any::Any;
 use std::fmt;
 use std::sync::Arc;
 
-use crate::{Bucket, Changes, RequestContext, SessionData, SessionError, SessionId, StoredValue};
 use async_trait::async_trait;
 use cookie::Cookie;
+
+use super::{Bucket, Changes, SessionData, SessionId, StoredValue};
+use crate::SessionError;
+use crate::integration::RequestContext;
 
 /// Driver-private state carried from [`SessionDriver::load`] to [`SessionDriver::save`]
 /// of the same request (for example which cookies the request carried).
@@ -93,10 +96,9 @@ impl fmt::Debug for SaveRequest<'_> {
 /// use std::sync::{Arc, Mutex};
 ///
 /// use cookie::Cookie;
-/// use session_core::{
-///     async_trait, Loaded, RequestContext, SaveRequest, SessionDriver, SessionError,
-///     SessionId, SessionData, SessionManager,
-/// };
+/// use session_core::driver::{Loaded, SaveRequest, SessionData, SessionDriver, SessionId, async_trait};
+/// use session_core::integration::RequestContext;
+/// use session_core::{SessionError, SessionManager};
 ///
 /// #[derive(Default)]
 /// struct MapDriver(Mutex<HashMap<SessionId, SessionData>>);
