@@ -21,11 +21,11 @@ doc:
 bench:
 	$(CARGO) bench --workspace
 
-# The demo against a bare hyper floor under wrk (issue 4).
+# The demo against a bare hyper floor under wrk.
 bench-http:
 	bench/http.sh
 
-# Ours (memory, cookie, redis) against the floor and the peers (issue 6).
+# Ours (memory, cookie, redis) against the floor and the peers.
 bench-all:
 	bench/run.sh
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # HTTP benchmark of the demo server against a bare hyper "floor" with wrk.
 #
-# Builds `examples/app.rs` (the demo) and `examples/floor.rs` (the same pages,
-# same hyper stack and MiniJinja templates, no sessions) in release, starts
+# Builds `examples/app.rs` (the demo) and bench/harness's `floor` (the same
+# pages, same hyper stack and MiniJinja templates, no sessions) in release,
+# starts
 #   floor   the floor
 #   memory  the demo, SESSION_DRIVER=memory, TEMPLATE_ENGINE=minijinja
 #   cookie  the demo, SESSION_DRIVER=cookie, TEMPLATE_ENGINE=minijinja
@@ -12,8 +13,8 @@
 #   flash      POST /flash then GET / carrying the cookies set (bench/flash.lua;
 #              one connection per wrk thread, each with its own session)
 # and prints the median requests/s, the median p99 latency and the ratio to
-# the floor. Target (issue 4): memory and cookie >= 0.9x the floor's req/s on
-# the dashboard.
+# the floor. Target: memory and cookie >= 0.9x the floor's req/s on the
+# dashboard.
 #
 # Also the server's CPU time per request (utime + stime from /proc, over the
 # run): on a small, busy machine wrk or the neighbours may be the bottleneck,
@@ -44,8 +45,9 @@ export BENCH_DIR="$ROOT/bench"
 need cargo curl wrk
 
 echo "== building (release)"
-cargo build --release --example app --example floor
-BIN="$(cargo_target_dir)/release/examples"
+# One cargo invocation: the demo and the floor share one set of dependency features.
+cargo build --release -p session-views --example app -p session-views-bench --bin floor
+BIN="$(cargo_target_dir)/release"
 
 make_work_dir
 

@@ -36,8 +36,10 @@
 #   field SCENARIO SERVER KEY, median, total, ratio A B
 #                            the result helpers (field reads $RESULTS)
 # Sets NAME, MESSAGE and SECRET, the same for every script so that all send
-# the same pages. Uses the caller's SERVERS, PORT_BASE, WORK, BIN, PEER_BIN
-# and, where set, BENCH_REDIS_URL, PEER_REDIS_POOL and MEMORY_MAX_SESSIONS.
+# the same pages. Uses the caller's SERVERS, PORT_BASE, WORK, BIN (the
+# workspace's release directory: the demo in BIN/examples/app, the
+# session-views-bench binaries such as BIN/floor), PEER_BIN and, where set,
+# BENCH_REDIS_URL, PEER_REDIS_POOL and MEMORY_MAX_SESSIONS.
 
 # The user who logs in, the flash message, and the cookie driver's secret.
 NAME="Ada Lovelace"
@@ -128,7 +130,7 @@ start_server() {
       vars+=(SESSION_DRIVER="$server" SESSION_SECRET="$SECRET" TEMPLATE_ENGINE=minijinja)
       [ -n "${BENCH_REDIS_URL:-}" ] && vars+=(REDIS_URL="$BENCH_REDIS_URL")
       [ -n "${MEMORY_MAX_SESSIONS:-}" ] && vars+=(SESSION_MAX_SESSIONS="$MEMORY_MAX_SESSIONS")
-      bin=$BIN/app ;;
+      bin=$BIN/examples/app ;;
     peer)
       vars+=(SESSION_STORE=memory)
       bin=$PEER_BIN/peer ;;

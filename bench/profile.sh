@@ -1,15 +1,14 @@
 #!/usr/bin/env bash
 # Instructions per request, counted by valgrind's callgrind: the same servers
 # and pages as bench/run.sh, but a count that does not move with the load of
-# the machine (wrk's req/s on a busy 2-core box does), so a change of a few
-# per cent shows.
+# the machine (wrk's req/s does), so a change of a few per cent shows.
 #
 # Builds in release with line tables (CARGO_PROFILE_RELEASE_DEBUG=
 # line-tables-only, so callgrind_annotate can name files and lines), into a
 # target directory of its own (PROF_TARGET_DIR; the peer in
 # PROF_TARGET_DIR/peers)
 #   examples/app.rs        memory, cookie, redis (SESSION_DRIVER=...)
-#   examples/floor.rs      floor: the same pages, no sessions
+#   bench/harness          floor (the floor binary): the same pages, no sessions
 #   bench/peers            peer (tower-sessions MemoryStore), peer-redis
 # starts each selected server under
 #   valgrind --tool=callgrind --instr-atstart=no
@@ -72,8 +71,11 @@ redis_select
 
 echo "== building (release, line tables) into $PROF_TARGET_DIR"
 export CARGO_PROFILE_RELEASE_DEBUG=line-tables-only
-CARGO_TARGET_DIR="$PROF_TARGET_DIR" cargo build --release --example app --example floor
-BIN="$PROF_TARGET_DIR/release/examples"
+# One cargo invocation, so the demo and the floor share one set of dependency
+# features (the same MiniJinja, hyper and tokio).
+CARGO_TARGET_DIR="$PROF_TARGET_DIR" cargo build --release \
+  -p session-views --example app -p session-views-bench --bin floor
+BIN="$PROF_TARGET_DIR/release"
 if has_server peer || has_server peer-redis; then
   CARGO_TARGET_DIR="$PROF_TARGET_DIR/peers" \
     cargo build --release --manifest-path bench/peers/Cargo.toml --bin peer
@@ -82,7 +84,7 @@ PEER_BIN="$PROF_TARGET_DIR/peers/release"
 
 GIT=$(git rev-parse --short HEAD 2>/dev/null || echo '?')
 # What the build may include beyond that commit.
-DIRTY=$(git status --short -- crates src examples templates bench/peers Cargo.toml Cargo.lock 2>/dev/null |
+DIRTY=$(git status --short -- crates src examples templates bench/harness bench/peers Cargo.toml Cargo.lock 2>/dev/null |
   awk '{ printf "%s%s", sep, $2; sep = " " }' || true)
 
 make_work_dir

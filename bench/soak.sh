@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The soak: 64 virtual users (one keep-alive connection each) walking the
 # demo's flows -- new visitors, logins, counters, flash round trips,
-# logouts, abandoned sessions -- against examples/soak.rs (the demo plus a
-# /counter route), each user checking its own session. Not run by CI.
+# logouts, abandoned sessions -- against the soak server of bench/harness
+# (the demo plus a /counter route), each user checking its own session. Not
+# run by CI.
 #
 #   bench/soak.sh memory|cookie|redis   one driver (DURATION seconds, default 600)
 #   bench/soak.sh fault                 the redis driver on a Redis of its own
@@ -32,13 +33,13 @@ REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379}
 NICE="nice -n ${NICE_LEVEL:-19}"
 OUT=bench/soak-results
 TARGET=${CARGO_TARGET_DIR:-target}
-BIN=$TARGET/release/examples
+BIN=$TARGET/release
 mkdir -p "$OUT"
 
-$NICE cargo build --release --example soak --example soak_client
+$NICE cargo build --release -p session-views-bench --bin soak --bin soak_client
 # What was built: every run of this invocation uses this one build.
 BUILD_COMMIT=${SOAK_COMMIT:-$(git rev-parse --short HEAD 2>/dev/null || echo unknown)}
-BUILD_DIRTY=$(git status --short -- crates src examples 2>/dev/null | awk '{print $2}' | tr '\n' ' ' || true)
+BUILD_DIRTY=$(git status --short -- crates src examples templates bench/harness 2>/dev/null | awk '{print $2}' | tr '\n' ' ' || true)
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
@@ -154,7 +155,8 @@ all)
     run_fault
     ;;
 *)
-    sed -n '2,20p' "$0" >&2
+    # The comment block at the top of this file.
+    sed -n '2,/^[^#]/{/^#/p}' "$0" >&2
     exit 2
     ;;
 esac

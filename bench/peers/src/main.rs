@@ -1,7 +1,8 @@
-//! The peer of issue 6: the demo contract of DESIGN.md on the best-known Rust
-//! stack for the job — axum 0.8, tower-sessions 0.14 and axum-messages 0.8 —
-//! rendering the demo's own templates (`templates/demo/*.html` and
-//! `templates/helpers/messages.html`) with MiniJinja 3.
+//! The benchmark peer: the demo's routes (`examples/demo/mod.rs`) on the
+//! best-known Rust stack for the job — axum 0.8, tower-sessions 0.14 and
+//! axum-messages 0.8 — rendering the demo's own templates
+//! (`templates/demo/*.html` and `templates/helpers/messages.html`) with
+//! MiniJinja 3.
 //!
 //! The templates call `session().has(level)` / `session().get(level)`. Here
 //! `session()` is a MiniJinja global whose object serves the axum-messages

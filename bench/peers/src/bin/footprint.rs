@@ -4,7 +4,7 @@
 //! exactly as axum-messages stores it (`axum-messages.data`).
 //!
 //! Prints `VmRSS` before and after and the bytes per session; the twin for
-//! session-views is `examples/footprint.rs` in the main workspace.
+//! session-views is `footprint` in the main workspace (`bench/harness`).
 //!
 //! `cargo run --release --bin peer-footprint -- [N]`
 

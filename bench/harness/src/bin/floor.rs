@@ -13,7 +13,7 @@
 //! | `GET /dashboard` | the dashboard, signed in as `FLOOR_NAME` |
 //! | `POST /flash` | reads the form as the demo does, 303 to `/` |
 //!
-//! `PORT=8001 cargo run --release --example floor`
+//! `PORT=8001 cargo run --release -p session-views-bench --bin floor`
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -43,6 +43,7 @@ const PLAIN_MESSAGES: &str = r#"{#- the floor's copy of helpers/messages.html -#
 {% endif -%}
 "#;
 
+#[derive(Debug)]
 struct Floor {
     env: Environment<'static>,
     name: String,
@@ -64,7 +65,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
             .map_err(|_| format!("PORT={port:?} is not a port number"))?,
         Err(_) => 8001,
     };
-    let templates = concat!(env!("CARGO_MANIFEST_DIR"), "/templates");
+    let templates = concat!(env!("CARGO_MANIFEST_DIR"), "/../../templates");
     let files = minijinja::path_loader(templates);
     let messages = std::path::Path::new(templates).join("helpers/messages.html");
     let mut env = Environment::new();

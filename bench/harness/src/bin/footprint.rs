@@ -7,7 +7,7 @@
 //! stores the same user map and one axum-messages message; `bench/run.sh`
 //! runs both.
 //!
-//! `cargo run --release --example footprint -- [N]`
+//! `cargo run --release -p session-views-bench --bin footprint -- [N]`
 
 use std::sync::Arc;
 

@@ -1,6 +1,6 @@
 //! The soak server: the demo (every route of its contract) plus two routes
-//! the load generator needs. Driven by `bench/soak.sh` with
-//! `examples/soak_client.rs`; not part of CI.
+//! the load generator needs. Driven by `bench/soak.sh` with `soak_client`;
+//! not part of CI.
 //!
 //! | route | does |
 //! | --- | --- |
@@ -13,7 +13,7 @@
 //! `SOAK_REDIS_PREFIX` (default `soak:<random>:`), the key prefix of the
 //! redis driver, so a soak's keys can be told apart and removed.
 
-#[path = "demo/mod.rs"]
+#[path = "../../../../examples/demo/mod.rs"]
 pub mod demo;
 
 use std::convert::Infallible;
@@ -29,7 +29,7 @@ use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use serde_json::json;
 use session_core::{MemoryDriver, SessionManager, driver::SessionId};
-use session_views::{SessionLayer, sessions};
+use session_views::{SessionLayer, Views, sessions};
 use tokio::net::TcpListener;
 use tower::{Service, ServiceBuilder, ServiceExt};
 
@@ -49,7 +49,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     if config.driver() == "redis" {
         let prefix = std::env::var("SOAK_REDIS_PREFIX")
             .unwrap_or_else(|_| format!("soak:{}:", SessionId::generate()));
-        let driver = session_redis::RedisDriverBuilder::from_config(&config)
+        let driver = session_redis::RedisDriverBuilder::from_env(&config)
             .key_prefix(prefix.clone())
             .connect()
             .await?;
@@ -60,7 +60,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let engine = std::env::var("TEMPLATE_ENGINE").unwrap_or_else(|_| "minijinja".to_owned());
     let demo = Arc::new(demo::Demo {
         manager: manager.clone(),
-        views: demo::views(&engine)?,
+        views: views(&engine)?,
     });
     let port: u16 = std::env::var("PORT").map_or(Ok(8000), |p| p.parse())?;
     let listener = TcpListener::bind(("127.0.0.1", port)).await?;
@@ -111,6 +111,32 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     );
     graceful.shutdown().await;
     Ok(())
+}
+
+/// The demo's views (as `demo::views`) over the workspace's `templates/`: the
+/// demo module finds them beside the package that includes it, and this
+/// package lives in `bench/harness`.
+fn views(engine: &str) -> Result<Views, String> {
+    const TEMPLATES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../templates");
+    match engine {
+        "minijinja" => {
+            let mut env = minijinja::Environment::new();
+            env.set_loader(minijinja::path_loader(TEMPLATES));
+            // The demo's syntax: Tera keeps a template's final newline, so both engines match.
+            let syntax = minijinja::syntax::SyntaxConfig::builder()
+                .keep_trailing_newline(true)
+                .build()
+                .map_err(|e| e.to_string())?;
+            env.set_syntax(syntax);
+            Ok(Views::minijinja(env))
+        }
+        "tera" => session_tera::new(TEMPLATES)
+            .map(Views::tera)
+            .map_err(|e| format!("loading the Tera templates failed: {e}")),
+        other => Err(format!(
+            "TEMPLATE_ENGINE is `{other}`; expected minijinja or tera"
+        )),
+    }
 }
 
 async fn shutdown_signal() {

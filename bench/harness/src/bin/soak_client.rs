@@ -1,10 +1,10 @@
 //! The soak load generator: virtual users (one keep-alive connection each)
-//! walking the demo's flows against `examples/soak.rs`, each checking that
+//! walking the demo's flows against the soak server (`soak`), each checking that
 //! its own session holds exactly what it wrote. Run by `bench/soak.sh`; not
 //! part of CI.
 //!
 //! ```text
-//! cargo run --release --example soak_client -- --url http://127.0.0.1:8000 \
+//! cargo run --release -p session-views-bench --bin soak_client -- --url http://127.0.0.1:8000 \
 //!     --users 64 --seconds 600 --server-pid PID [--warmup 60] [--interval 10] \
 //!     [--abandon-every 5] [--expect-outage 1]
 //! ```
@@ -37,6 +37,7 @@ use http::{HeaderMap, Method, StatusCode};
 use serde_json::{Value, json};
 use session_core::cookie::Cookie;
 
+#[derive(Debug)]
 struct Args {
     url: String,
     users: usize,
@@ -79,7 +80,7 @@ fn args() -> Result<Args, String> {
 }
 
 /// Counters shared by every user; the reporter prints their deltas.
-#[derive(Default)]
+#[derive(Debug, Default)]
 struct Stats {
     requests: AtomicU64,
     s2xx: AtomicU64,
@@ -145,6 +146,7 @@ impl Stats {
 }
 
 /// Why a cycle stopped early.
+#[derive(Debug)]
 enum Failure {
     /// A 5xx: expected while the store is down, a bug otherwise.
     Unavailable(StatusCode),
@@ -157,12 +159,14 @@ enum Failure {
 
 type Step<T> = Result<T, Failure>;
 
+#[derive(Debug)]
 struct Reply {
     status: StatusCode,
     headers: HeaderMap,
     body: String,
 }
 
+#[derive(Debug)]
 struct User {
     id: usize,
     base: String,
