@@ -1,9 +1,9 @@
 # One task runner for people and CI (.ci/run calls `make ci`).
 CARGO ?= cargo
 
-.PHONY: ci test fmt-check clippy doc bench bench-http bench-all bench-profile demo
+.PHONY: ci test fmt-check clippy doc package bench bench-http bench-all bench-profile demo
 
-ci: fmt-check clippy doc test
+ci: fmt-check clippy doc package test
 
 # The test command the README gives.
 test:
@@ -17,6 +17,11 @@ clippy:
 
 doc:
 	RUSTDOCFLAGS="-D warnings -D rustdoc::broken-intra-doc-links" $(CARGO) doc --workspace --all-features --no-deps
+
+# Every published crate builds from what `cargo package` puts in it (nothing it
+# needs may live outside its folder). Uncommitted files are packaged as they are.
+package:
+	$(CARGO) package --workspace --allow-dirty
 
 bench:
 	$(CARGO) bench --workspace

@@ -1,4 +1,5 @@
 #![doc = include_str!("../docs/lib.md")]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 
 #[doc(inline)]
@@ -8,22 +9,27 @@ pub use session_core::*;
 mod views;
 
 #[cfg(feature = "tower")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
 #[doc(inline)]
 pub use session_tower::{Redirect, SessionLayer, SessionService, sessions, try_sessions};
 
 #[cfg(any(feature = "minijinja", feature = "tera"))]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "minijinja", feature = "tera"))))]
 pub use views::{ViewError, Views};
 
 #[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 #[doc(inline)]
 pub use session_tower::{CurrentSession, SessionRejection, Sessions};
 
 #[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 #[doc(inline)]
 pub use session_redis::{RedisDriver, RedisDriverBuilder};
 
 /// `session()` for MiniJinja (the `session-minijinja` crate).
 #[cfg(feature = "minijinja")]
+#[cfg_attr(docsrs, doc(cfg(feature = "minijinja")))]
 pub mod minijinja {
     #[doc(inline)]
     pub use session_minijinja::*;
@@ -31,6 +37,7 @@ pub mod minijinja {
 
 /// `session()` for Tera (the `session-tera` crate).
 #[cfg(any(feature = "tera", feature = "tera1"))]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "tera", feature = "tera1"))))]
 pub mod tera {
     #[doc(inline)]
     pub use session_tera::*;

@@ -1,4 +1,5 @@
 #![doc = include_str!("../docs/lib.md")]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 
 mod config;
@@ -16,6 +17,7 @@ mod memory_driver;
 mod request;
 mod session;
 #[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
 
 pub use config::{MIN_SECRET_BYTES, SessionConfig};

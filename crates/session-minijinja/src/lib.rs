@@ -1,4 +1,5 @@
 #![doc = include_str!("../docs/lib.md")]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 
 mod binding;

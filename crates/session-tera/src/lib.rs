@@ -1,4 +1,5 @@
 #![doc = include_str!("../docs/lib.md")]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 
 mod binding;
@@ -8,6 +9,7 @@ mod rewrite;
 mod tera2;
 
 #[cfg(feature = "tera1")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tera1")))]
 pub mod tera1;
 
 pub use binding::SESSION_DATA_KEY;

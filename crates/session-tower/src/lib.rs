@@ -9,6 +9,7 @@ mod layer;
 mod redirect;
 
 #[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub use axum::{CurrentSession, SessionRejection, Sessions};
 pub use layer::{ResponseFuture, SessionLayer, SessionService, sessions, try_sessions};
 pub use redirect::Redirect;
