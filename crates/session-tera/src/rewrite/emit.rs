@@ -3,18 +3,10 @@
 
 use std::borrow::Cow;
 
+use super::Target;
 use super::key::Key;
 use super::open_call::{Method, OpenCall};
 use crate::binding::{FUNCTION_NAME, SESSION_DATA_KEY};
-
-/// What a helper use is rewritten into.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(super) enum Target {
-    /// `session(has=…)`: the registered function (Tera 1 and 2).
-    Keyword,
-    /// Reads of the bound map, falling back to `Keyword` for complex keys (Tera 2).
-    Lookup,
-}
 
 /// The output of a rewrite, built as the lexer goes: the source is copied
 /// lazily, up to each place that changes, so a source with nothing to
@@ -82,7 +74,7 @@ impl<'a> Emitter<'a> {
             ""
         };
         let args = &args[..count];
-        let done = self.target == Target::Lookup && lookup(&mut rewritten, call, args, tail);
+        let done = self.target == Target::Tera2 && lookup(&mut rewritten, call, args, tail);
         if !done {
             keyword(&mut rewritten, call, args, tail);
         }

@@ -18,8 +18,20 @@ use std::borrow::Cow;
 
 use crate::binding::FUNCTION_NAME;
 
-use emit::Target;
 pub use error::RewriteError;
+
+/// The Tera version a template is rewritten for. It decides how string
+/// literals are read, so that a helper call is found where that version
+/// sees code, and what each helper use becomes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Target {
+    /// Strings run to the next quote of their kind, with no escapes (Tera
+    /// 1's grammar); every use becomes the keyword form `session(has=…)`.
+    Tera1,
+    /// A backslash escapes the next character in a string (Tera 2's lexer);
+    /// uses become reads of the bound map, or the keyword form for complex keys.
+    Tera2,
+}
 
 /// Rewrites the method-call form of the session helper into Tera's keyword form.
 ///
@@ -30,13 +42,16 @@ pub use error::RewriteError;
 /// | `session().get(ARG, DEFAULT)` | `session(get=ARG, default=DEFAULT)` |
 /// | `session().all()` | `session(all=true)` |
 ///
-/// This is the form the [Tera 1 loaders](crate::tera1) use: every helper use
-/// becomes a call of the registered `session()` function, which works in
-/// both Tera versions. The Tera 2 loaders use [`rewrite_tera2`] instead.
+/// This is the rewrite of the [Tera 1 loaders](crate::tera1): every helper use
+/// becomes a call of the registered `session()` function. The Tera 2 loaders
+/// use [`rewrite_tera2`] instead.
 ///
 /// Only code is rewritten: the inside of `{{ }}` and `{% %}` (with their `-`
 /// whitespace-control forms). Text, `{# #}` comments, string literals and
-/// `{% raw %}…{% endraw %}` blocks come back as they were. `ARG` may be any
+/// `{% raw %}…{% endraw %}` blocks come back as they were. String literals
+/// are read as Tera 1 reads them: `"…"`, `'…'` or `` `…` ``, running to the
+/// next quote of their kind, across lines, with no escapes, so `"\"` is a
+/// whole string and the code after it is code. `ARG` may be any
 /// expression, `session()` calls included. Newlines are never added or
 /// removed, so a line number in a Tera error is a line of the file as written.
 /// A source with nothing to rewrite comes back borrowed.
@@ -54,12 +69,17 @@ pub use error::RewriteError;
 /// );
 /// // Text and strings are not code:
 /// assert_eq!(rewrite("session().has('x') {{ 'session().has(1)' }}")?, "session().has('x') {{ 'session().has(1)' }}");
+/// // A Tera 1 string ends at its next quote, backslash or not:
+/// assert_eq!(
+///     rewrite(r#"{{ p | replace(from="\", to="/") }}{{ session().get('k') }}"#)?,
+///     r#"{{ p | replace(from="\", to="/") }}{{ session(get='k') }}"#
+/// );
 /// # Ok::<(), session_tera::RewriteError>(())
 /// ```
 ///
 /// The rewrite assumes Tera's default delimiters.
 pub fn rewrite(source: &str) -> Result<Cow<'_, str>, RewriteError> {
-    rewrite_to(source, Target::Keyword)
+    rewrite_to(source, Target::Tera1)
 }
 
 /// Rewrites the method-call form of the session helper for Tera 2: into
@@ -93,6 +113,10 @@ pub fn rewrite(source: &str) -> Result<Cow<'_, str>, RewriteError> {
 /// `session(get=KEY)`, so a key is never evaluated twice unless it is a
 /// literal or a path.
 ///
+/// String literals are read as Tera 2's lexer reads them: `"…"`, `'…'` or
+/// `` `…` ``, across lines, a backslash escaping the next character, so
+/// `"a\"b"` is one string (and Tera 2 rejects `"\"` as unclosed).
+///
 /// The rest is as for [`rewrite`]: only code is rewritten, newlines stay
 /// where they were (a call spread over lines keeps its line count; its
 /// newlines move before the default, or to the end of the expression), the
@@ -108,7 +132,7 @@ pub fn rewrite(source: &str) -> Result<Cow<'_, str>, RewriteError> {
 /// # Ok::<(), session_tera::RewriteError>(())
 /// ```
 pub fn rewrite_tera2(source: &str) -> Result<Cow<'_, str>, RewriteError> {
-    rewrite_to(source, Target::Lookup)
+    rewrite_to(source, Target::Tera2)
 }
 
 fn rewrite_to(source: &str, target: Target) -> Result<Cow<'_, str>, RewriteError> {

@@ -300,3 +300,54 @@ fn unchanged_sources_are_borrowed() {
         Ok(std::borrow::Cow::Borrowed(_))
     ));
 }
+
+/// Tera 1 strings have no escapes: a backslash is an ordinary character and
+/// the next quote of the string's kind ends it, so the code after `"\"` is code.
+#[test]
+fn tera1_strings_have_no_escapes() {
+    assert_eq!(
+        ok(
+            r#"<a href="/docs/{{ path | replace(from="\", to="/") }}{% if session().has('success') %}{{ session().get('success') }}{% endif %}">"#
+        ),
+        r#"<a href="/docs/{{ path | replace(from="\", to="/") }}{% if session(has='success') %}{{ session(get='success') }}{% endif %}">"#
+    );
+    for (quote, other) in [('"', '\''), ('\'', '`'), ('`', '"')] {
+        let string = format!(r"{quote}a\{other}\{quote}");
+        assert_eq!(
+            ok(&format!("{{{{ {string} ~ session().has('k') }}}}")),
+            format!("{{{{ {string} ~ session(has='k') }}}}"),
+            "{string}"
+        );
+    }
+    // Strings span lines; a backslash before the closing quote does not hide it.
+    assert_eq!(
+        ok("{{ 'a\\\nb\\' ~ session().get('k') }}"),
+        "{{ 'a\\\nb\\' ~ session(get='k') }}"
+    );
+    // And a call inside such a string is not code.
+    assert_eq!(
+        ok(r#"{{ "\" ~ "session().has(1)" ~ '\' }}"#),
+        r#"{{ "\" ~ "session().has(1)" ~ '\' }}"#
+    );
+}
+
+/// Tera 2 strings escape with a backslash: `"a\"b"` is one string, and a
+/// call after an escaped quote is still inside it.
+#[test]
+fn tera2_strings_escape_with_a_backslash() {
+    for quote in ['"', '\'', '`'] {
+        let string = format!(r"{quote}\\{quote}");
+        assert!(
+            tera2(&format!("{{{{ {string} ~ session().has('k') }}}}")).contains("'k' in ("),
+            "{string}"
+        );
+        let hiding = format!(r"{{{{ {quote}\{quote} ~ session().has('k') {quote} }}}}");
+        assert_eq!(tera2(&hiding), hiding);
+    }
+    assert_eq!(
+        tera2(r#"{{ path | replace(from="\\", to="/") }}{{ session().get('k') }}"#),
+        s(
+            r#"{{ path | replace(from="\\", to="/") }}{{ (S?.k or (S.k if 'k' in (S or session()) else none)) }}"#
+        )
+    );
+}
