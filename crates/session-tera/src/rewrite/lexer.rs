@@ -10,7 +10,7 @@ use super::emit::Emitter;
 use super::error::RewriteError;
 use super::key::is_word;
 use super::open_call::{Method, OpenCall};
-use crate::binding::FUNCTION_NAME;
+use crate::names::FUNCTION_NAME;
 
 /// Rewrites `src` for `target`; see [`rewrite`](crate::rewrite).
 pub(super) fn rewrite(src: &str, target: Target) -> Result<Cow<'_, str>, RewriteError> {
@@ -205,7 +205,6 @@ impl Lexer<'_> {
             out_start: self.emit.len(),
             cuts: Vec::new(),
             trailing_comma: false,
-            squares: self.brackets.iter().filter(|b| **b == b'[').count(),
         });
         self.brackets.push(b'(');
         Ok(open)

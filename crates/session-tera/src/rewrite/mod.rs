@@ -2,9 +2,8 @@
 //!
 //! `lexer` scans the template and follows each helper call to its end;
 //! `emit` writes the rewritten text as it goes, with every newline kept;
-//! `key` tells which keys the Tera 2 form can read straight from the bound
-//! map. Neither engine module is needed: the names the rewrite writes are in
-//! `crate::binding`.
+//! `key` tells which keys the Tera 2 form may write twice. Neither engine
+//! module is needed: the names the rewrite writes are in `crate::names`.
 
 mod emit;
 mod error;
@@ -16,7 +15,7 @@ mod tests;
 
 use std::borrow::Cow;
 
-use crate::binding::FUNCTION_NAME;
+use crate::names::FUNCTION_NAME;
 
 pub use error::RewriteError;
 
@@ -29,7 +28,7 @@ enum Target {
     /// 1's grammar); every use becomes the keyword form `session(has=…)`.
     Tera1,
     /// A backslash escapes the next character in a string (Tera 2's lexer);
-    /// uses become reads of the bound map, or the keyword form for complex keys.
+    /// uses become the test `session_has` and the filter `session_get`.
     Tera2,
 }
 
@@ -82,52 +81,45 @@ pub fn rewrite(source: &str) -> Result<Cow<'_, str>, RewriteError> {
     rewrite_to(source, Target::Tera1)
 }
 
-/// Rewrites the method-call form of the session helper for Tera 2: into
-/// reads of the bound session map, [`SESSION_DATA_KEY`](crate::SESSION_DATA_KEY) (`__session_views`), so
-/// that a helper use costs about what reading a context variable costs.
-///
-/// With `S` for `__session_views`:
+/// Rewrites the method-call form of the session helper for Tera 2: into the
+/// test `session_has` and the filter `session_get` that
+/// [`add_to_tera`](crate::add_to_tera) registers, which read the session
+/// bound to the render ([`bind`](crate::bind)). A use costs one call, with
+/// no argument map to build.
 ///
 /// | written | becomes |
 /// | --- | --- |
-/// | `session().has('k')` | `(true if S?.k else 'k' in (S or session()))` |
-/// | `session().get('k')` | `(S?.k or (S.k if 'k' in (S or session()) else none))` |
-/// | `session().get('k', DEFAULT)` | the same, with `DEFAULT` in place of `none` |
+/// | `session().has(KEY)` | `(KEY is session_has)` |
+/// | `session().get(KEY)` | `(KEY \| session_get)` |
+/// | `session().get(KEY, DEFAULT)` | `(KEY \| session_get if KEY is session_has else DEFAULT)` |
 /// | `session().all()` | `session(all=true)`, as [`rewrite`] |
 ///
-/// A key that is a string but not a name (`'my-key'`) is read as `S['my-key']`,
-/// a key that is a variable or a path (`level`, `cfg.key`, `keys[0]`) as
-/// `S[level]`. The common case — the key is there and its value is truthy —
-/// is one lookup. A falsy value (`0`, `""`, `false`, `null`) or a missing key
-/// takes the second branch, which asks the map whether it holds the key, so
-/// `has` stays true for falsy values and `get` of a missing key gives `none`
-/// (or the default, evaluated only then).
-///
-/// A bound session is never falsy ([`bind`](crate::bind) gives an empty
-/// session a marker entry), so `(S or session())` calls `session()` only when
-/// nothing is bound, and that call fails with the error that says so, at the
-/// line of the helper use.
-///
-/// Any other key expression (a call, a filter, `~`, a number, another
-/// `session()` use…) goes through the keyword form of [`rewrite`],
-/// `session(get=KEY)`, so a key is never evaluated twice unless it is a
-/// literal or a path.
+/// That is for a simple key: a string literal, or a variable or a path
+/// (`level`, `cfg.key`, `keys[0]`), which can be written twice, so that the
+/// default is evaluated only when the key is missing. Any other key
+/// expression (a call, a filter, `~`, a number, another `session()` use…) is
+/// evaluated once: `((KEY) is session_has)`, `((KEY) | session_get)` and
+/// `((KEY) | session_get(default=DEFAULT))`, the default then evaluated too,
+/// as in [`rewrite`]'s keyword form. A key that is not a string fails the
+/// render, as does a use with no session bound, at the line of the use.
 ///
 /// String literals are read as Tera 2's lexer reads them: `"…"`, `'…'` or
 /// `` `…` ``, across lines, a backslash escaping the next character, so
 /// `"a\"b"` is one string (and Tera 2 rejects `"\"` as unclosed).
 ///
 /// The rest is as for [`rewrite`]: only code is rewritten, newlines stay
-/// where they were (a call spread over lines keeps its line count; its
-/// newlines move before the default, or to the end of the expression), the
-/// same errors for unknown methods and wrong argument counts.
+/// where they were (a call spread over lines keeps its line count; around a
+/// simple key its newlines move before the default, or to the end of the
+/// expression), the same errors for unknown methods and wrong argument counts.
 ///
 /// ```
-/// let out = session_tera::rewrite_tera2("{% if session().has('flash') %}{{ session().get(level) }}{% endif %}")?;
+/// let out = session_tera::rewrite_tera2(
+///     "{% if session().has('flash') %}{{ session().get('flash') }}{% endif %}{{ session().get(level, 'none') }}",
+/// )?;
 /// assert_eq!(
 ///     out,
-///     "{% if (true if __session_views?.flash else 'flash' in (__session_views or session())) %}\
-///      {{ (__session_views?[level] or (__session_views[level] if level in (__session_views or session()) else none)) }}{% endif %}"
+///     "{% if ('flash' is session_has) %}{{ ('flash' | session_get) }}{% endif %}\
+///      {{ (level | session_get if level is session_has else  'none') }}"
 /// );
 /// # Ok::<(), session_tera::RewriteError>(())
 /// ```
