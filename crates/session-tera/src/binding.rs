@@ -25,7 +25,7 @@ thread_local! {
 /// dropped; the binding that was there before comes back then, also when a
 /// render panics. Both Tera versions' `session()` read it.
 ///
-/// [`render`](crate::render) (and [`tera1::render`](crate::tera1::render))
+/// [`render`](crate::render) (and `tera1::render`, with the `tera1` feature)
 /// do this for you; hold a guard yourself around `render_to`,
 /// `render_block`, `render_component`, `render_str` or `one_off`:
 ///
