@@ -21,7 +21,7 @@ doc:
 # Every published crate builds from what `cargo package` puts in it (nothing it
 # needs may live outside its folder). Uncommitted files are packaged as they are.
 package:
-	$(CARGO) package --workspace --allow-dirty
+	$(CARGO) package --workspace --exclude session-views-bench --allow-dirty
 
 bench:
 	$(CARGO) bench --workspace

@@ -82,7 +82,7 @@ fn tera2(c: &mut Criterion) {
         b.iter(|| {
             let mut context = tera::Context::new();
             context.insert("title", "Home");
-            session_tera::bind(&mut context, &session);
+            let _bound = session_tera::bind(&session);
             helper.render("index.html", &context)
         })
     });

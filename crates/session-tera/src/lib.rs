@@ -5,6 +5,7 @@
 mod binding;
 mod call;
 mod loader;
+mod names;
 mod rewrite;
 mod tera2;
 
@@ -12,8 +13,6 @@ mod tera2;
 #[cfg_attr(docsrs, doc(cfg(feature = "tera1")))]
 pub mod tera1;
 
-pub use binding::SESSION_DATA_KEY;
+pub use binding::{SessionGuard, bind, is_bound};
 pub use rewrite::{RewriteError, rewrite, rewrite_tera2};
-pub use tera2::{
-    add_raw_template, add_raw_templates, add_to_tera, bind, load_templates, new, render,
-};
+pub use tera2::{add_raw_template, add_raw_templates, add_to_tera, load_templates, new, render};

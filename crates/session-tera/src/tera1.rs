@@ -1,22 +1,18 @@
 #![doc = include_str!("../docs/tera1.md")]
 
 use std::borrow::Cow;
-use std::cell::RefCell;
 use std::collections::HashMap;
-use std::marker::PhantomData;
 
 use session_core::Session;
 
 pub use ::tera1::{Context, Error, Result, Tera, Value};
 
-use crate::binding::FUNCTION_NAME;
+use crate::binding;
+pub use crate::binding::{SessionGuard, bind, is_bound};
 use crate::call::{self, Call, NO_SESSION};
 use crate::loader::{self, Engine};
+use crate::names::FUNCTION_NAME;
 use crate::{RewriteError, rewrite};
-
-thread_local! {
-    static BOUND: RefCell<Option<Session>> = const { RefCell::new(None) };
-}
 
 /// Registers the function `session()` in `tera`, in its keyword form:
 /// `session(has=KEY)`, `session(get=KEY)`, `session(get=KEY, default=VALUE)`
@@ -26,7 +22,7 @@ pub fn add_to_tera(tera: &mut Tera) {
 }
 
 fn session(args: &HashMap<String, Value>) -> Result<Value> {
-    let session = BOUND.with(|bound| bound.borrow().clone()).ok_or_else(|| {
+    let session = binding::with_bound(Session::clone).ok_or_else(|| {
         Error::msg(format!(
             "{NO_SESSION}; render through session_tera::tera1::render(&tera, name, &context, \
              &session) or hold a session_tera::tera1::bind(&session) guard while rendering"
@@ -50,46 +46,6 @@ fn session(args: &HashMap<String, Value>) -> Result<Value> {
             .unwrap_or(Value::Null),
         Call::All => session.all(),
     })
-}
-
-/// Binds `session` to renders on this thread until the guard is dropped;
-/// the binding that was there before comes back then, also when a render
-/// panics. Prefer [`render`]; use this around `render_to`, `render_str` or
-/// `one_off`.
-pub fn bind(session: &Session) -> SessionGuard {
-    let previous = BOUND.with(|bound| bound.replace(Some(session.clone())));
-    SessionGuard {
-        previous,
-        _not_send: PhantomData,
-    }
-}
-
-/// Whether a session is bound to renders on this thread.
-pub fn is_bound() -> bool {
-    BOUND.with(|bound| bound.borrow().is_some())
-}
-
-/// Keeps a session bound to this thread's renders; see [`bind`].
-#[must_use = "the session is unbound as soon as the guard is dropped"]
-pub struct SessionGuard {
-    previous: Option<Session>,
-    // The binding belongs to this thread: the guard must not move to another.
-    _not_send: PhantomData<*const ()>,
-}
-
-impl Drop for SessionGuard {
-    fn drop(&mut self) {
-        let previous = self.previous.take();
-        // `try_with`: a guard dropped while the thread-local is being torn
-        // down has nothing left to restore.
-        let _ = BOUND.try_with(|bound| *bound.borrow_mut() = previous);
-    }
-}
-
-impl std::fmt::Debug for SessionGuard {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SessionGuard").finish_non_exhaustive()
-    }
 }
 
 /// Renders the template `name` with `context`, `session()` reading `session`.

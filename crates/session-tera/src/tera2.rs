@@ -1,66 +1,78 @@
-//! Tera 2: the lookups the rewrite produces, the `session()` function behind
-//! them, loaders that rewrite, and the per-render binding.
+//! Tera 2: the test and filter the rewrite produces, the `session()`
+//! function, loaders that rewrite, and rendering with a session bound.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
-use std::sync::LazyLock;
 
 use session_core::Session;
-use session_core::driver::StoredValue;
-use tera::value::Key;
+use session_core::driver::{SessionData, StoredValue};
 use tera::{Context, Error, Kwargs, Map, State, Tera, TeraResult, Value};
 
-use crate::binding::{FUNCTION_NAME, SESSION_DATA_KEY};
+use crate::binding::{self, bind};
 use crate::call::{self, Call, NO_SESSION};
 use crate::loader::{self, Engine};
+use crate::names::{FUNCTION_NAME, GET_FILTER, HAS_TEST};
 use crate::{RewriteError, rewrite_tera2};
 
-/// The key of the entry that keeps the map of an empty session truthy (see
-/// [`bind`]): not a string, so no session key can be equal to it.
-const EMPTY_MARKER: Key<'static> = Key::U128(u128::MAX);
-
-/// Registers the function `session()` in `tera`, in its keyword form:
-/// `session(has=KEY)`, `session(get=KEY)`, `session(get=KEY, default=VALUE)`
-/// and `session(all=true)`.
+/// Registers in `tera` what the rewritten templates call: the function
+/// `session()` in its keyword form (`session(has=KEY)`, `session(get=KEY)`,
+/// `session(get=KEY, default=VALUE)` and `session(all=true)`), the test
+/// `session_has` and the filter `session_get` (see [`rewrite_tera2`]).
 ///
-/// Register it before adding templates that call it (Tera 2 checks functions
-/// when templates are added); the loaders of this crate do it for you.
+/// Register them before adding templates that use them (Tera 2 checks
+/// functions, filters and tests when templates are added); the loaders of
+/// this crate do it for you.
 pub fn add_to_tera(tera: &mut Tera) {
     tera.register_function(FUNCTION_NAME, session);
+    tera.register_test(HAS_TEST, has);
+    tera.register_filter(GET_FILTER, get);
 }
 
-fn session(kwargs: Kwargs, state: &State<'_>) -> TeraResult<Value> {
-    let data = state.get::<Value>(SESSION_DATA_KEY)?.ok_or_else(|| {
-        Error::message(format!(
-            "{NO_SESSION}; render through session_tera::render(&tera, name, &context, &session) \
-             or call session_tera::bind(&mut context, &session) first (a Tera 2 component that \
-             uses session() declares the implicit parameter @{SESSION_DATA_KEY})"
-        ))
-    })?;
-    let Some(map) = data.as_map() else {
-        return Err(Error::message(format!(
-            "the context value `{SESSION_DATA_KEY}` is not a bound session; set it only through session_tera::bind"
-        )));
-    };
+/// `KEY is session_has`.
+fn has(key: &Value, _: Kwargs, _: &State<'_>) -> TeraResult<bool> {
+    with_data(|data| Ok(data.contains_key(key_str(key)?)))
+}
+
+/// `KEY | session_get`, or with a default `KEY | session_get(default=VALUE)`.
+fn get(key: &Value, kwargs: Kwargs, _: &State<'_>) -> TeraResult<Value> {
+    match with_data(|data| Ok(data.get(key_str(key)?).map(Value::from_serializable)))? {
+        Some(value) => Ok(value),
+        None => Ok(kwargs.get::<Value>("default")?.unwrap_or_else(Value::none)),
+    }
+}
+
+fn session(kwargs: Kwargs, _: &State<'_>) -> TeraResult<Value> {
     let call = call::parse(
         kwargs.iter().filter_map(|(k, v)| Some((k.as_str()?, v))),
         |v| v.as_bool() == Some(true),
     )
     .map_err(Error::message)?;
-    Ok(match call {
-        Call::Has(k) => Value::from(map.contains_key(&key_of(k)?)),
-        Call::Get(k, default) => match map.get(&key_of(k)?) {
-            Some(value) => value.clone(),
-            None => default.cloned().unwrap_or_else(Value::none),
-        },
-        // The bound map itself (shared, not copied), without the marker.
-        Call::All if map.contains_key(&EMPTY_MARKER) => Value::from(Map::default()),
-        Call::All => data.clone(),
+    with_data(|data| {
+        Ok(match call {
+            Call::Has(k) => Value::from(data.contains_key(key_str(k)?)),
+            Call::Get(k, default) => match data.get(key_str(k)?) {
+                Some(value) => Value::from_serializable(value),
+                None => default.cloned().unwrap_or_else(Value::none),
+            },
+            Call::All => all(data),
+        })
     })
 }
 
-fn key_of(value: &Value) -> TeraResult<Key<'_>> {
-    value.as_str().map(Key::Str).ok_or_else(|| {
+/// Runs `f` on the data of the session bound to the render: each use reads
+/// the session as it is, as `session()` does in MiniJinja and Tera 1, and
+/// only the values shown are converted.
+fn with_data<R>(f: impl FnOnce(&SessionData) -> TeraResult<R>) -> TeraResult<R> {
+    binding::with_bound(|session| session.with_data(f)).unwrap_or_else(|| {
+        Err(Error::message(format!(
+            "{NO_SESSION}; render through session_tera::render(&tera, name, &context, &session) \
+             or hold a session_tera::bind(&session) guard while rendering"
+        )))
+    })
+}
+
+fn key_str(value: &Value) -> TeraResult<&str> {
+    value.as_str().ok_or_else(|| {
         Error::message(format!(
             "session keys are strings, got {} `{value}`",
             value.name()
@@ -68,45 +80,26 @@ fn key_of(value: &Value) -> TeraResult<Key<'_>> {
     })
 }
 
-/// Binds `session` to renders of `context`: what `session()` reads.
-///
-/// The session's data (session data overlaid with flash data) is copied into
-/// the context once, as a map under [`SESSION_DATA_KEY`], so a render sees one
-/// consistent snapshot. The map of an empty session holds one entry under a
-/// key that is not a string (so it matches no session key): a bound session
-/// is never falsy, which is how the rewritten templates tell "nothing bound"
-/// from "nothing in the session" without a second lookup.
-pub fn bind(context: &mut Context, session: &Session) {
-    context.insert_value(SESSION_DATA_KEY, session_value(session));
-}
-
-fn session_value(session: &Session) -> Value {
-    session.with_data(
-        |data| match (data.session.is_empty(), data.flash.is_empty()) {
-            (true, true) => empty_session(),
-            // With one bucket empty the overlay is the other bucket: that map
-            // converts straight into Tera's, without collecting the overlay.
-            (false, true) => Value::from_serializable(&data.session),
-            (true, false) => Value::from_serializable(&data.flash),
-            (false, false) => {
-                let all: BTreeMap<&str, &StoredValue> = data.overlay().collect();
-                Value::from_serializable(&all)
-            }
-        },
-    )
-}
-
-/// The map bound for an empty session (shared: built once).
-fn empty_session() -> Value {
-    static EMPTY: LazyLock<Value> = LazyLock::new(|| {
-        let mut map = Map::default();
-        map.insert(EMPTY_MARKER, Value::from(true));
-        Value::from(map)
-    });
-    EMPTY.clone()
+/// Session data overlaid with flash data, as a Tera map.
+fn all(data: &SessionData) -> Value {
+    match (data.session.is_empty(), data.flash.is_empty()) {
+        (true, true) => Value::from(Map::default()),
+        // With one bucket empty the overlay is the other bucket: that map
+        // converts straight into Tera's, without collecting the overlay.
+        (false, true) => Value::from_serializable(&data.session),
+        (true, false) => Value::from_serializable(&data.flash),
+        (false, false) => {
+            let all: BTreeMap<&str, &StoredValue> = data.overlay().collect();
+            Value::from_serializable(&all)
+        }
+    }
 }
 
 /// Renders the template `name` with `context`, `session()` reading `session`.
+///
+/// The session is bound to the render ([`bind`]), not put in `context`:
+/// `{{ __tera_context }}`, `Tera::get_template_variables` and "not found"
+/// errors show only the variables of `context`.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -123,9 +116,8 @@ fn empty_session() -> Value {
 /// # Ok(()) }
 /// ```
 pub fn render(tera: &Tera, name: &str, context: &Context, session: &Session) -> TeraResult<String> {
-    let mut context = context.clone();
-    bind(&mut context, session);
-    tera.render(name, &context)
+    let _bound = bind(session);
+    tera.render(name, context)
 }
 
 /// A new `Tera` with `session()` registered and the templates under a

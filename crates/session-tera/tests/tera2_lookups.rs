@@ -1,6 +1,7 @@
-//! The Tera 2 form of the rewrite (reads of the bound map) renders what the
-//! keyword form (calls of the `session()` function) renders, for any session
-//! data and any mix of helper uses.
+//! The Tera 2 form of the rewrite (the `session_has` test and the
+//! `session_get` filter) renders what the keyword form (calls of the
+//! `session()` function) renders, for any session data and any mix of
+//! helper uses.
 
 mod common;
 
@@ -136,7 +137,7 @@ async fn falsy_values_missing_keys_and_defaults() {
     );
 }
 
-/// `bind` overlays flash data on session data whichever of them is empty.
+/// `all()` and `get` overlay flash data on session data whichever of them is empty.
 #[tokio::test]
 async fn bind_overlays_flash_on_session_data() {
     for (data, expected) in [

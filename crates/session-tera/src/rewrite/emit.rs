@@ -1,20 +1,12 @@
 //! Writing the rewritten source: text and code copied as they are, each
-//! helper call replaced by its keyword or lookup form with its newlines kept.
+//! helper call replaced by its keyword or Tera 2 form with its newlines kept.
 
 use std::borrow::Cow;
 
-use super::key::Key;
+use super::Target;
+use super::key::is_simple;
 use super::open_call::{Method, OpenCall};
-use crate::binding::{FUNCTION_NAME, SESSION_DATA_KEY};
-
-/// What a helper use is rewritten into.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(super) enum Target {
-    /// `session(has=…)`: the registered function (Tera 1 and 2).
-    Keyword,
-    /// Reads of the bound map, falling back to `Keyword` for complex keys (Tera 2).
-    Lookup,
-}
+use crate::names::{FUNCTION_NAME, GET_FILTER, HAS_TEST};
 
 /// The output of a rewrite, built as the lexer goes: the source is copied
 /// lazily, up to each place that changes, so a source with nothing to
@@ -82,7 +74,7 @@ impl<'a> Emitter<'a> {
             ""
         };
         let args = &args[..count];
-        let done = self.target == Target::Lookup && lookup(&mut rewritten, call, args, tail);
+        let done = self.target == Target::Tera2 && tera2(&mut rewritten, call, args, tail);
         if !done {
             keyword(&mut rewritten, call, args, tail);
         }
@@ -128,51 +120,73 @@ fn keyword(out: &mut String, call: &OpenCall, args: &[&str], tail: &str) {
 
 /// Writes the Tera 2 form of a call (see [`rewrite_tera2`](crate::rewrite_tera2));
 /// false, with nothing written, when it goes through the keyword form.
-fn lookup(out: &mut String, call: &OpenCall, args: &[&str], tail: &str) -> bool {
-    // `all()` needs the function (it leaves out the empty-session marker).
+fn tera2(out: &mut String, call: &OpenCall, args: &[&str], tail: &str) -> bool {
+    // `all()` has no test or filter of its own.
     if call.method == Method::All {
         return false;
     }
     let arg = args.first().copied().unwrap_or("");
-    let Some(key) = Key::classify(arg.trim(), call.squares) else {
-        return false;
+    let trimmed = arg.trim();
+    let simple = is_simple(trimmed);
+    let write_key = |out: &mut String| {
+        if simple {
+            out.push_str(trimmed);
+        } else {
+            out.push('(');
+            out.push_str(arg);
+            out.push(')');
+        }
     };
-    // Blank lines around the key (which has none inside) and before the
-    // call's `(` go before the default, or at the end.
-    let moved = call.newlines + newlines_in(arg);
     out.push('(');
-    if call.method == Method::Has {
-        out.push_str("true if ");
-        key.read(out, true);
-        out.push_str(" else ");
-        out.push_str(key.expression());
-        bound_or_function(out);
-        push_newlines(out, moved);
+    if simple {
+        // No newline inside the key: the blank lines around it and before
+        // the call's `(` go before the default, or at the end.
+        let moved = call.newlines + newlines_in(arg);
+        write_key(out);
+        match args.get(1) {
+            None => {
+                push_test_or_filter(out, call.method);
+                push_newlines(out, moved);
+            }
+            // The key is written twice so that the default is evaluated
+            // only when the key is missing.
+            Some(default) => {
+                push_test_or_filter(out, Method::Get);
+                out.push_str(" if ");
+                write_key(out);
+                push_test_or_filter(out, Method::Has);
+                out.push_str(" else ");
+                push_newlines(out, moved);
+                out.push_str(default);
+            }
+        }
     } else {
-        key.read(out, true);
-        out.push_str(" or (");
-        key.read(out, false);
-        out.push_str(" if ");
-        out.push_str(key.expression());
-        bound_or_function(out);
-        out.push_str(" else ");
-        push_newlines(out, moved);
-        out.push_str(args.get(1).copied().unwrap_or("none"));
-        out.push(')');
+        // The key as written, with its lines, after the blank lines before
+        // the call's `(` (as in the keyword form); evaluated once, and the
+        // default with it.
+        push_newlines(out, call.newlines);
+        write_key(out);
+        push_test_or_filter(out, call.method);
+        if let Some(default) = args.get(1) {
+            out.push_str("(default=");
+            out.push_str(default);
+            out.push(')');
+        }
     }
     push_newlines(out, newlines_in(tail));
     out.push(')');
     true
 }
 
-/// ` in (S or session())`: the bound map, or (nothing bound) the function's
-/// error that says so.
-fn bound_or_function(out: &mut String) {
-    out.push_str(" in (");
-    out.push_str(SESSION_DATA_KEY);
-    out.push_str(" or ");
-    out.push_str(FUNCTION_NAME);
-    out.push_str("())");
+/// ` is session_has` or ` | session_get`.
+fn push_test_or_filter(out: &mut String, method: Method) {
+    if method == Method::Has {
+        out.push_str(" is ");
+        out.push_str(HAS_TEST);
+    } else {
+        out.push_str(" | ");
+        out.push_str(GET_FILTER);
+    }
 }
 
 fn newlines_in(text: &str) -> usize {

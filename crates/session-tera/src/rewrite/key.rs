@@ -1,15 +1,4 @@
-//! Session keys simple enough to read straight from the bound map in Tera 2.
-
-use crate::binding::SESSION_DATA_KEY;
-
-/// A session key simple enough to be evaluated more than once: a string
-/// literal, or a variable with `.name` and `[literal]` steps.
-pub(super) enum Key<'a> {
-    /// `'name'`: read as `S.name`.
-    Name { name: &'a str, literal: &'a str },
-    /// Any other string literal, or a path: read as `S[key]`.
-    Index(&'a str),
-}
+//! Session keys simple enough to be written twice in the Tera 2 form.
 
 /// Words Tera reads as something other than a variable or an attribute.
 const KEYWORDS: &[&str] = &[
@@ -17,98 +6,60 @@ const KEYWORDS: &[&str] = &[
     "else", "loop", "self", "continue", "break",
 ];
 
-/// Tera 2 allows this many nested `[` subscripts.
-const MAX_SUBSCRIPT_NESTING: usize = 4;
-
-impl<'a> Key<'a> {
-    /// `key` is the argument without its surrounding blanks; `squares` the
-    /// `[` open around the call.
-    pub(super) fn classify(key: &'a str, squares: usize) -> Option<Self> {
-        let bytes = key.as_bytes();
-        let first = *bytes.first()?;
-        if matches!(first, b'"' | b'\'' | b'`') {
-            // One literal and nothing else, with no escapes to interpret.
-            let end = plain_string_end(bytes, 0)?;
-            if end != bytes.len() {
-                return None;
-            }
-            let name = &key[1..end - 1];
-            if is_name(name) {
-                return Some(Key::Name { name, literal: key });
-            }
-            return (squares < MAX_SUBSCRIPT_NESTING).then_some(Key::Index(key));
-        }
-        // A path: `name`, then `.name` or `[literal]` steps.
-        let root = bytes.iter().take_while(|b| is_word(**b)).count();
-        if !is_name(&key[..root]) {
-            return None;
-        }
-        let mut pos = root;
-        let mut subscripts = false;
-        while pos < bytes.len() {
-            match bytes[pos] {
-                b'.' => {
-                    let len = bytes[pos + 1..].iter().take_while(|b| is_word(**b)).count();
-                    if len == 0 {
-                        return None;
-                    }
-                    pos += 1 + len;
-                }
-                b'[' => {
-                    let inner = pos + 1;
-                    let end = match bytes.get(inner)? {
-                        b'"' | b'\'' | b'`' => plain_string_end(bytes, inner)?,
-                        _ => {
-                            let sign = usize::from(bytes[inner] == b'-');
-                            let digits = bytes[inner + sign..]
-                                .iter()
-                                .take_while(|b| b.is_ascii_digit())
-                                .count();
-                            if digits == 0 {
-                                return None;
-                            }
-                            inner + sign + digits
-                        }
-                    };
-                    if bytes.get(end) != Some(&b']') {
-                        return None;
-                    }
-                    subscripts = true;
-                    pos = end + 1;
-                }
-                _ => return None,
-            }
-        }
-        let nesting = squares + 1 + usize::from(subscripts);
-        (nesting <= MAX_SUBSCRIPT_NESTING).then_some(Key::Index(key))
+/// Whether `key` (the argument without its surrounding blanks) is a string
+/// literal, or a variable with `.name` and `[literal]` steps: an expression
+/// that evaluates to the same value every time at the cost of a lookup, and
+/// that needs no parentheses before `is` or `|`.
+pub(super) fn is_simple(key: &str) -> bool {
+    let bytes = key.as_bytes();
+    let Some(&first) = bytes.first() else {
+        return false;
+    };
+    if matches!(first, b'"' | b'\'' | b'`') {
+        // One literal and nothing else.
+        return plain_string_end(bytes, 0) == Some(bytes.len());
     }
-
-    /// The key as an expression: the literal or the path.
-    pub(super) fn expression(&self) -> &'a str {
-        match self {
-            Key::Name { literal, .. } => literal,
-            Key::Index(key) => key,
+    // A path: `name`, then `.name` or `[literal]` steps.
+    let root = bytes.iter().take_while(|b| is_word(**b)).count();
+    if !is_name(&key[..root]) {
+        return false;
+    }
+    let mut pos = root;
+    while pos < bytes.len() {
+        match bytes[pos] {
+            b'.' => {
+                let len = bytes[pos + 1..].iter().take_while(|b| is_word(**b)).count();
+                if len == 0 {
+                    return false;
+                }
+                pos += 1 + len;
+            }
+            b'[' => {
+                let Some(end) = literal_end(bytes, pos + 1) else {
+                    return false;
+                };
+                if bytes.get(end) != Some(&b']') {
+                    return false;
+                }
+                pos = end + 1;
+            }
+            _ => return false,
         }
     }
+    true
+}
 
-    /// Writes the read of the key in the bound map: `S.name` or `S[key]`,
-    /// or with `optional`, `S?.name` or `S?[key]` (undefined, not an error,
-    /// when nothing is bound).
-    pub(super) fn read(&self, out: &mut String, optional: bool) {
-        out.push_str(SESSION_DATA_KEY);
-        if optional {
-            out.push('?');
-        }
-        match self {
-            Key::Name { name, .. } => {
-                out.push('.');
-                out.push_str(name);
-            }
-            Key::Index(key) => {
-                out.push('[');
-                out.push_str(key);
-                out.push(']');
-            }
+/// The end of the string or integer literal at `start`.
+fn literal_end(bytes: &[u8], start: usize) -> Option<usize> {
+    match bytes.get(start)? {
+        b'"' | b'\'' | b'`' => plain_string_end(bytes, start),
+        &first => {
+            let sign = usize::from(first == b'-');
+            let digits = bytes[start + sign..]
+                .iter()
+                .take_while(|b| b.is_ascii_digit())
+                .count();
+            (digits > 0).then_some(start + sign + digits)
         }
     }
 }

@@ -5,11 +5,12 @@
 
 use std::borrow::Cow;
 
-use super::emit::{Emitter, Target};
+use super::Target;
+use super::emit::Emitter;
 use super::error::RewriteError;
 use super::key::is_word;
 use super::open_call::{Method, OpenCall};
-use crate::binding::FUNCTION_NAME;
+use crate::names::FUNCTION_NAME;
 
 /// Rewrites `src` for `target`; see [`rewrite`](crate::rewrite).
 pub(super) fn rewrite(src: &str, target: Target) -> Result<Cow<'_, str>, RewriteError> {
@@ -17,6 +18,7 @@ pub(super) fn rewrite(src: &str, target: Target) -> Result<Cow<'_, str>, Rewrite
         src,
         bytes: src.as_bytes(),
         emit: Emitter::new(src, target),
+        escapes: target == Target::Tera2,
         calls: Vec::new(),
         brackets: Vec::new(),
     };
@@ -28,6 +30,8 @@ struct Lexer<'a> {
     src: &'a str,
     bytes: &'a [u8],
     emit: Emitter<'a>,
+    /// Whether a backslash in a string literal escapes the next character.
+    escapes: bool,
     /// The helper calls open at this point, innermost last.
     calls: Vec<OpenCall>,
     /// The brackets open at this point, innermost last.
@@ -97,7 +101,7 @@ impl Lexer<'_> {
             let token_start = pos;
             self.mark_argument_text(byte);
             match byte {
-                b'"' | b'\'' | b'`' => pos = skip_string(bytes, pos),
+                b'"' | b'\'' | b'`' => pos = skip_string(bytes, pos, self.escapes),
                 b'(' | b'[' | b'{' => {
                     self.brackets.push(byte);
                     pos += 1;
@@ -201,7 +205,6 @@ impl Lexer<'_> {
             out_start: self.emit.len(),
             cuts: Vec::new(),
             trailing_comma: false,
-            squares: self.brackets.iter().filter(|b| **b == b'[').count(),
         });
         self.brackets.push(b'(');
         Ok(open)
@@ -312,19 +315,20 @@ fn find(haystack: &[u8], from: usize, needle: &[u8; 2]) -> Option<usize> {
 }
 
 /// The end of the string literal opening at `start` (past its closing quote,
-/// or the end of the source if it is not closed). A backslash escapes the
-/// next character, as in Tera 2 and MiniJinja.
-fn skip_string(bytes: &[u8], start: usize) -> usize {
+/// or the end of the source if it is not closed). The three quotes (`"`,
+/// `'`, `` ` ``) read alike and a string may span lines, in both versions.
+/// With `escapes` (Tera 2's lexer) a backslash escapes the next character,
+/// so `"a\"b"` is one string; without (Tera 1's grammar, which has no
+/// escapes) a string ends at the next quote of its kind, so `"\"` is a
+/// whole string holding one backslash.
+fn skip_string(bytes: &[u8], start: usize, escapes: bool) -> usize {
     let quote = bytes[start];
     let mut pos = start + 1;
     while let Some(&byte) = bytes.get(pos) {
-        if byte == b'\\' {
-            pos += 2;
-        } else if byte == quote {
+        if byte == quote {
             return pos + 1;
-        } else {
-            pos += 1;
         }
+        pos += if escapes && byte == b'\\' { 2 } else { 1 };
     }
     bytes.len()
 }

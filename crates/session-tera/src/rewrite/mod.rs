@@ -2,9 +2,8 @@
 //!
 //! `lexer` scans the template and follows each helper call to its end;
 //! `emit` writes the rewritten text as it goes, with every newline kept;
-//! `key` tells which keys the Tera 2 form can read straight from the bound
-//! map. Neither engine module is needed: the names the rewrite writes are in
-//! `crate::binding`.
+//! `key` tells which keys the Tera 2 form may write twice. Neither engine
+//! module is needed: the names the rewrite writes are in `crate::names`.
 
 mod emit;
 mod error;
@@ -16,10 +15,22 @@ mod tests;
 
 use std::borrow::Cow;
 
-use crate::binding::FUNCTION_NAME;
+use crate::names::FUNCTION_NAME;
 
-use emit::Target;
 pub use error::RewriteError;
+
+/// The Tera version a template is rewritten for. It decides how string
+/// literals are read, so that a helper call is found where that version
+/// sees code, and what each helper use becomes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Target {
+    /// Strings run to the next quote of their kind, with no escapes (Tera
+    /// 1's grammar); every use becomes the keyword form `session(has=…)`.
+    Tera1,
+    /// A backslash escapes the next character in a string (Tera 2's lexer);
+    /// uses become the test `session_has` and the filter `session_get`.
+    Tera2,
+}
 
 /// Rewrites the method-call form of the session helper into Tera's keyword form.
 ///
@@ -30,13 +41,16 @@ pub use error::RewriteError;
 /// | `session().get(ARG, DEFAULT)` | `session(get=ARG, default=DEFAULT)` |
 /// | `session().all()` | `session(all=true)` |
 ///
-/// This is the form the [Tera 1 loaders](crate::tera1) use: every helper use
-/// becomes a call of the registered `session()` function, which works in
-/// both Tera versions. The Tera 2 loaders use [`rewrite_tera2`] instead.
+/// This is the rewrite of the [Tera 1 loaders](crate::tera1): every helper use
+/// becomes a call of the registered `session()` function. The Tera 2 loaders
+/// use [`rewrite_tera2`] instead.
 ///
 /// Only code is rewritten: the inside of `{{ }}` and `{% %}` (with their `-`
 /// whitespace-control forms). Text, `{# #}` comments, string literals and
-/// `{% raw %}…{% endraw %}` blocks come back as they were. `ARG` may be any
+/// `{% raw %}…{% endraw %}` blocks come back as they were. String literals
+/// are read as Tera 1 reads them: `"…"`, `'…'` or `` `…` ``, running to the
+/// next quote of their kind, across lines, with no escapes, so `"\"` is a
+/// whole string and the code after it is code. `ARG` may be any
 /// expression, `session()` calls included. Newlines are never added or
 /// removed, so a line number in a Tera error is a line of the file as written.
 /// A source with nothing to rewrite comes back borrowed.
@@ -54,61 +68,63 @@ pub use error::RewriteError;
 /// );
 /// // Text and strings are not code:
 /// assert_eq!(rewrite("session().has('x') {{ 'session().has(1)' }}")?, "session().has('x') {{ 'session().has(1)' }}");
+/// // A Tera 1 string ends at its next quote, backslash or not:
+/// assert_eq!(
+///     rewrite(r#"{{ p | replace(from="\", to="/") }}{{ session().get('k') }}"#)?,
+///     r#"{{ p | replace(from="\", to="/") }}{{ session(get='k') }}"#
+/// );
 /// # Ok::<(), session_tera::RewriteError>(())
 /// ```
 ///
 /// The rewrite assumes Tera's default delimiters.
 pub fn rewrite(source: &str) -> Result<Cow<'_, str>, RewriteError> {
-    rewrite_to(source, Target::Keyword)
+    rewrite_to(source, Target::Tera1)
 }
 
-/// Rewrites the method-call form of the session helper for Tera 2: into
-/// reads of the bound session map, [`SESSION_DATA_KEY`](crate::SESSION_DATA_KEY) (`__session_views`), so
-/// that a helper use costs about what reading a context variable costs.
-///
-/// With `S` for `__session_views`:
+/// Rewrites the method-call form of the session helper for Tera 2: into the
+/// test `session_has` and the filter `session_get` that
+/// [`add_to_tera`](crate::add_to_tera) registers, which read the session
+/// bound to the render ([`bind`](crate::bind)). A use costs one call, with
+/// no argument map to build.
 ///
 /// | written | becomes |
 /// | --- | --- |
-/// | `session().has('k')` | `(true if S?.k else 'k' in (S or session()))` |
-/// | `session().get('k')` | `(S?.k or (S.k if 'k' in (S or session()) else none))` |
-/// | `session().get('k', DEFAULT)` | the same, with `DEFAULT` in place of `none` |
+/// | `session().has(KEY)` | `(KEY is session_has)` |
+/// | `session().get(KEY)` | `(KEY \| session_get)` |
+/// | `session().get(KEY, DEFAULT)` | `(KEY \| session_get if KEY is session_has else DEFAULT)` |
 /// | `session().all()` | `session(all=true)`, as [`rewrite`] |
 ///
-/// A key that is a string but not a name (`'my-key'`) is read as `S['my-key']`,
-/// a key that is a variable or a path (`level`, `cfg.key`, `keys[0]`) as
-/// `S[level]`. The common case — the key is there and its value is truthy —
-/// is one lookup. A falsy value (`0`, `""`, `false`, `null`) or a missing key
-/// takes the second branch, which asks the map whether it holds the key, so
-/// `has` stays true for falsy values and `get` of a missing key gives `none`
-/// (or the default, evaluated only then).
+/// That is for a simple key: a string literal, or a variable or a path
+/// (`level`, `cfg.key`, `keys[0]`), which can be written twice, so that the
+/// default is evaluated only when the key is missing. Any other key
+/// expression (a call, a filter, `~`, a number, another `session()` use…) is
+/// evaluated once: `((KEY) is session_has)`, `((KEY) | session_get)` and
+/// `((KEY) | session_get(default=DEFAULT))`, the default then evaluated too,
+/// as in [`rewrite`]'s keyword form. A key that is not a string fails the
+/// render, as does a use with no session bound, at the line of the use.
 ///
-/// A bound session is never falsy ([`bind`](crate::bind) gives an empty
-/// session a marker entry), so `(S or session())` calls `session()` only when
-/// nothing is bound, and that call fails with the error that says so, at the
-/// line of the helper use.
-///
-/// Any other key expression (a call, a filter, `~`, a number, another
-/// `session()` use…) goes through the keyword form of [`rewrite`],
-/// `session(get=KEY)`, so a key is never evaluated twice unless it is a
-/// literal or a path.
+/// String literals are read as Tera 2's lexer reads them: `"…"`, `'…'` or
+/// `` `…` ``, across lines, a backslash escaping the next character, so
+/// `"a\"b"` is one string (and Tera 2 rejects `"\"` as unclosed).
 ///
 /// The rest is as for [`rewrite`]: only code is rewritten, newlines stay
-/// where they were (a call spread over lines keeps its line count; its
-/// newlines move before the default, or to the end of the expression), the
-/// same errors for unknown methods and wrong argument counts.
+/// where they were (a call spread over lines keeps its line count; around a
+/// simple key its newlines move before the default, or to the end of the
+/// expression), the same errors for unknown methods and wrong argument counts.
 ///
 /// ```
-/// let out = session_tera::rewrite_tera2("{% if session().has('flash') %}{{ session().get(level) }}{% endif %}")?;
+/// let out = session_tera::rewrite_tera2(
+///     "{% if session().has('flash') %}{{ session().get('flash') }}{% endif %}{{ session().get(level, 'none') }}",
+/// )?;
 /// assert_eq!(
 ///     out,
-///     "{% if (true if __session_views?.flash else 'flash' in (__session_views or session())) %}\
-///      {{ (__session_views?[level] or (__session_views[level] if level in (__session_views or session()) else none)) }}{% endif %}"
+///     "{% if ('flash' is session_has) %}{{ ('flash' | session_get) }}{% endif %}\
+///      {{ (level | session_get if level is session_has else  'none') }}"
 /// );
 /// # Ok::<(), session_tera::RewriteError>(())
 /// ```
 pub fn rewrite_tera2(source: &str) -> Result<Cow<'_, str>, RewriteError> {
-    rewrite_to(source, Target::Lookup)
+    rewrite_to(source, Target::Tera2)
 }
 
 fn rewrite_to(source: &str, target: Target) -> Result<Cow<'_, str>, RewriteError> {

@@ -38,6 +38,4 @@ pub(super) struct OpenCall {
     pub(super) cuts: Vec<usize>,
     /// Whether the last comma was a trailing one (`get(k, )`).
     pub(super) trailing_comma: bool,
-    /// How many `[` are open around the call (Tera 2 allows 4 nested subscripts).
-    pub(super) squares: usize,
 }

@@ -14,11 +14,6 @@ fn tera2(source: &str) -> String {
     out
 }
 
-/// The Tera 2 forms, with `S` for the bound map.
-fn s(form: &str) -> String {
-    form.replace('S', "__session_views")
-}
-
 fn err(source: &str) -> String {
     rewrite(source).expect_err("is an error").to_string()
 }
@@ -136,18 +131,18 @@ fn errors_name_the_line() {
 }
 
 #[test]
-fn tera2_reads_the_bound_map() {
+fn tera2_uses_the_test_and_the_filter() {
     assert_eq!(
         tera2("{{ session().has('a') }}"),
-        s("{{ (true if S?.a else 'a' in (S or session())) }}")
+        "{{ ('a' is session_has) }}"
     );
     assert_eq!(
         tera2("{{ session().get(\"a\") }}"),
-        s("{{ (S?.a or (S.a if \"a\" in (S or session()) else none)) }}")
+        "{{ (\"a\" | session_get) }}"
     );
     assert_eq!(
         tera2("{{ session().get('a', 'b') }}"),
-        s("{{ (S?.a or (S.a if 'a' in (S or session()) else  'b')) }}")
+        "{{ ('a' | session_get if 'a' is session_has else  'b') }}"
     );
     assert_eq!(
         tera2("{{session().all()|length}}"),
@@ -155,30 +150,43 @@ fn tera2_reads_the_bound_map() {
     );
 }
 
+/// Literals and paths are written as they are, and twice for a default
+/// (which is evaluated only when the key is missing).
 #[test]
-fn tera2_keys_that_are_not_names_are_subscripts() {
-    for key in ["'my-key'", "'true'", "'loop'", "'1a'", "''", "'é'", "`a b`"] {
+fn tera2_simple_keys_are_written_as_they_are() {
+    for key in [
+        "'my-key'",
+        "'true'",
+        "'loop'",
+        "'1a'",
+        "''",
+        "'é'",
+        "`a b`",
+        "level",
+        "cfg.key",
+        "keys[0]",
+        "a.b[-1]['c'].d",
+        "x[\"y\"]",
+    ] {
         assert_eq!(
             tera2(&format!("{{{{ session().has({key}) }}}}")),
-            s(&format!(
-                "{{{{ (true if S?[{key}] else {key} in (S or session())) }}}}"
-            )),
+            format!("{{{{ ({key} is session_has) }}}}"),
         );
-    }
-    for key in ["level", "cfg.key", "keys[0]", "a.b[-1]['c'].d", "x[\"y\"]"] {
         assert_eq!(
             tera2(&format!("{{{{ session().get({key}) }}}}")),
-            s(&format!(
-                "{{{{ (S?[{key}] or (S[{key}] if {key} in (S or session()) else none)) }}}}"
-            )),
+            format!("{{{{ ({key} | session_get) }}}}"),
+        );
+        assert_eq!(
+            tera2(&format!("{{{{ session().get( {key} , 2) }}}}")),
+            format!("{{{{ ({key} | session_get if {key} is session_has else  2) }}}}"),
         );
     }
 }
 
-/// Keys that are not simple go through the keyword form: evaluated once,
-/// with the function's own errors for non-string literals.
+/// Keys that are not simple are evaluated once, in parentheses, with the
+/// default; non-string literals are the test's and the filter's errors.
 #[test]
-fn tera2_complex_keys_use_the_keyword_form() {
+fn tera2_complex_keys_are_evaluated_once() {
     for key in [
         "1",
         "none",
@@ -196,66 +204,74 @@ fn tera2_complex_keys_use_the_keyword_form() {
     ] {
         assert_eq!(
             tera2(&format!("{{{{ session().has({key}) }}}}")),
-            format!("{{{{ session(has={key}) }}}}"),
+            format!("{{{{ (({key}) is session_has) }}}}"),
+        );
+        assert_eq!(
+            tera2(&format!("{{{{ session().get({key}) }}}}")),
+            format!("{{{{ (({key}) | session_get) }}}}"),
         );
         assert_eq!(
             tera2(&format!("{{{{ session().get({key}, 2) }}}}")),
-            format!("{{{{ session(get={key}, default= 2) }}}}"),
+            format!("{{{{ (({key}) | session_get(default= 2)) }}}}"),
         );
     }
     // A call in the key is rewritten; the outer call keeps it evaluated once.
     assert_eq!(
         tera2("{{ session().get(session().get('k')) }}"),
-        s("{{ session(get=(S?.k or (S.k if 'k' in (S or session()) else none))) }}")
+        "{{ ((('k' | session_get)) | session_get) }}"
     );
     // A call in the default is rewritten in place.
     assert_eq!(
         tera2("{{ session().get('a', session().get('b', 1)) }}"),
-        s(
-            "{{ (S?.a or (S.a if 'a' in (S or session()) else  (S?.b or (S.b if 'b' in (S or session()) else  1)))) }}"
-        )
+        "{{ ('a' | session_get if 'a' is session_has else  ('b' | session_get if 'b' is session_has else  1)) }}"
     );
 }
 
-/// Tera 2 allows four nested subscripts: a path key inside enough `[`
-/// goes through the keyword form instead of adding one.
+/// The Tera 2 form adds no subscript: a use as deep in `[` as Tera 2 allows
+/// (four) loads.
 #[test]
-fn tera2_respects_the_subscript_nesting_limit() {
-    assert!(tera2("{{ a[b[c[session().has(k)]]] }}").contains("__session_views?[k]"));
-    assert!(tera2("{{ a[b[session().has(k[0])]] }}").contains("__session_views?[k[0]]"));
-    assert_eq!(
-        tera2("{{ a[b[c[session().has(k[0])]]] }}"),
-        "{{ a[b[c[session(has=k[0])]]] }}"
-    );
-    assert_eq!(
-        tera2("{{ a[b[c[d[session().has(k)]]]] }}"),
-        "{{ a[b[c[d[session(has=k)]]]] }}"
-    );
-    // Names need no subscript.
-    assert!(tera2("{{ a[b[c[d[session().has('k')]]]] }}").contains("__session_views?.k"));
+fn tera2_adds_no_subscripts() {
+    for (source, expected) in [
+        (
+            "{{ a[b[c[session().has(k[0])]]] }}",
+            "{{ a[b[c[(k[0] is session_has)]]] }}",
+        ),
+        (
+            "{{ a[b[c[d[session().get('k')]]]] }}",
+            "{{ a[b[c[d[('k' | session_get)]]]] }}",
+        ),
+    ] {
+        let out = tera2(source);
+        assert_eq!(out, expected);
+        let mut tera = tera::Tera::new();
+        crate::add_to_tera(&mut tera);
+        tera.add_raw_template("t.html", &out).expect(source);
+    }
 }
 
 #[test]
 fn tera2_keeps_newlines() {
     assert_eq!(
         tera2("{{ session ( )\n  . get (\n 'a'\n ) }}\n{{ session().has(x) }}"),
-        s(
-            "{{ (S?.a or (S.a if 'a' in (S or session()) else \n\n\nnone)) }}\n{{ (true if S?[x] else x in (S or session())) }}"
-        )
+        "{{ ('a' | session_get\n\n\n) }}\n{{ (x is session_has) }}"
     );
     // The default stays on its line.
     assert_eq!(
         tera2("{{ session().get(\n  'a',\n  nope.x\n) }}"),
-        s("{{ (S?.a or (S.a if 'a' in (S or session()) else \n\n  nope.x\n)) }}")
+        "{{ ('a' | session_get if 'a' is session_has else \n\n  nope.x\n) }}"
     );
     assert_eq!(
         tera2("{{ session().has('a',\n) }}{{ session().all(\n) }}"),
-        s("{{ (true if S?.a else 'a' in (S or session())\n) }}{{ session(all=true\n) }}")
+        "{{ ('a' is session_has\n) }}{{ session(all=true\n) }}"
     );
-    // A multi-line key is not simple: kept as written in the keyword form.
+    // A multi-line key is not simple: kept as written, on its lines.
     assert_eq!(
         tera2("{{ session().has('a'\n ~ 'b') }}"),
-        "{{ session(has='a'\n ~ 'b') }}"
+        "{{ (('a'\n ~ 'b') is session_has) }}"
+    );
+    assert_eq!(
+        tera2("{{ session\n().get('a'\n ~ 'b',\n 1) }}"),
+        "{{ (\n('a'\n ~ 'b') | session_get(default=\n 1)) }}"
     );
 }
 
@@ -299,4 +315,53 @@ fn unchanged_sources_are_borrowed() {
         rewrite("{{ session_id }} session().has(1)"),
         Ok(std::borrow::Cow::Borrowed(_))
     ));
+}
+
+/// Tera 1 strings have no escapes: a backslash is an ordinary character and
+/// the next quote of the string's kind ends it, so the code after `"\"` is code.
+#[test]
+fn tera1_strings_have_no_escapes() {
+    assert_eq!(
+        ok(
+            r#"<a href="/docs/{{ path | replace(from="\", to="/") }}{% if session().has('success') %}{{ session().get('success') }}{% endif %}">"#
+        ),
+        r#"<a href="/docs/{{ path | replace(from="\", to="/") }}{% if session(has='success') %}{{ session(get='success') }}{% endif %}">"#
+    );
+    for (quote, other) in [('"', '\''), ('\'', '`'), ('`', '"')] {
+        let string = format!(r"{quote}a\{other}\{quote}");
+        assert_eq!(
+            ok(&format!("{{{{ {string} ~ session().has('k') }}}}")),
+            format!("{{{{ {string} ~ session(has='k') }}}}"),
+            "{string}"
+        );
+    }
+    // Strings span lines; a backslash before the closing quote does not hide it.
+    assert_eq!(
+        ok("{{ 'a\\\nb\\' ~ session().get('k') }}"),
+        "{{ 'a\\\nb\\' ~ session(get='k') }}"
+    );
+    // And a call inside such a string is not code.
+    assert_eq!(
+        ok(r#"{{ "\" ~ "session().has(1)" ~ '\' }}"#),
+        r#"{{ "\" ~ "session().has(1)" ~ '\' }}"#
+    );
+}
+
+/// Tera 2 strings escape with a backslash: `"a\"b"` is one string, and a
+/// call after an escaped quote is still inside it.
+#[test]
+fn tera2_strings_escape_with_a_backslash() {
+    for quote in ['"', '\'', '`'] {
+        let string = format!(r"{quote}\\{quote}");
+        assert_eq!(
+            tera2(&format!("{{{{ {string} ~ session().has('k') }}}}")),
+            format!("{{{{ {string} ~ ('k' is session_has) }}}}"),
+        );
+        let hiding = format!(r"{{{{ {quote}\{quote} ~ session().has('k') {quote} }}}}");
+        assert_eq!(tera2(&hiding), hiding);
+    }
+    assert_eq!(
+        tera2(r#"{{ path | replace(from="\\", to="/") }}{{ session().get('k') }}"#),
+        r#"{{ path | replace(from="\\", to="/") }}{{ ('k' | session_get) }}"#
+    );
 }
