@@ -224,7 +224,9 @@ impl SessionConfig {
 
     /// Sets the longest a cookie-driver session lives, counted from the
     /// request that started it (or last called `regenerate`/`invalidate`),
-    /// however active it is.
+    /// however active it is. Idle and flash lifetimes longer than this are
+    /// cut to it. The server-side drivers end a session by its idle
+    /// lifetime and at logout, and do not read this.
     pub fn with_absolute_lifetime(mut self, lifetime: Duration) -> Self {
         self.absolute_lifetime = lifetime;
         self
