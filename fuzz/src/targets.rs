@@ -40,6 +40,8 @@ fn config(secret: &str, lifetime: Duration) -> SessionConfig {
         .and_then(|c| c.with_previous_secret(PREVIOUS_SECRET))
         .expect("the fuzz secrets are long enough")
         .with_lifetime(lifetime)
+        .with_flash_lifetime(lifetime)
+        .with_absolute_lifetime(lifetime)
 }
 
 /// The cookie driver as the default, the memory driver beside it.

@@ -5,6 +5,11 @@ use cookie::SameSite;
 
 use crate::ConfigError;
 
+#[cfg(test)]
+mod cookie_tests;
+mod secret;
+use secret::check_secret;
+
 /// The shortest secret accepted, in bytes.
 pub const MIN_SECRET_BYTES: usize = 32;
 
@@ -17,11 +22,13 @@ pub const MIN_SECRET_BYTES: usize = 32;
 /// | variable | meaning | default |
 /// | --- | --- | --- |
 /// | `SESSION_DRIVER` | the default driver: `memory`, `cookie`, or the name another driver is registered under | `memory` |
-/// | `SESSION_SECRET` | the cookie driver's secret, ≥ 32 bytes | none (the cookie driver is then off) |
+/// | `SESSION_SECRET` | the cookie driver's secret: ≥ 32 random bytes (a secret that is plainly typed, such as one character repeated, is refused) | none (the cookie driver is then off) |
 /// | `SESSION_PREVIOUS_SECRETS` | comma-separated older secrets, still accepted for reading | none |
 /// | `SESSION_LIFETIME` | idle lifetime: seconds, or a number with `s`, `m`, `h`, `d` | `2h` |
+/// | `SESSION_FLASH_LIFETIME` | how long the cookie driver's flash cookies stay valid (a copy replayed later is refused) | `5m` |
+/// | `SESSION_ABSOLUTE_LIFETIME` | the longest a cookie-driver session lives, however active (refreshes never pass it) | `12h` |
 /// | `SESSION_COOKIE_SECURE` | send cookies over HTTPS only (`true`/`false`) | `true` |
-/// | `SESSION_SAME_SITE` | `lax`, `strict` or `none` | `lax` |
+/// | `SESSION_SAME_SITE` | `lax`, `strict` or `none` (`none` needs `SESSION_COOKIE_SECURE=true`) | `lax` |
 /// | `SESSION_COOKIE_NAME` | the id cookie of server-side drivers (see [`IdCookie`](crate::driver::IdCookie)) | `session_id` |
 /// | `SESSION_MAX_SESSIONS` | the memory driver's bound | `100000` |
 ///
@@ -34,7 +41,7 @@ pub const MIN_SECRET_BYTES: usize = 32;
 ///
 /// let config = SessionConfig::from_lookup(|var| match var {
 ///     "SESSION_DRIVER" => Some("cookie".into()),
-///     "SESSION_SECRET" => Some("x".repeat(48)),
+///     "SESSION_SECRET" => Some("q3Vb0c5Xv0m3l7mJ6qRZ8k1yH9wqB8xq0Jr6Zx0iV2Wq7d8m".into()),
 ///     "SESSION_LIFETIME" => Some("30m".into()),
 ///     _ => None,
 /// })
@@ -49,6 +56,8 @@ pub struct SessionConfig {
     secret: Option<Vec<u8>>,
     previous_secrets: Vec<Vec<u8>>,
     lifetime: Duration,
+    flash_lifetime: Duration,
+    absolute_lifetime: Duration,
     cookie_secure: bool,
     same_site: SameSite,
     cookie_path: String,
@@ -63,6 +72,13 @@ impl Default for SessionConfig {
             secret: None,
             previous_secrets: Vec::new(),
             lifetime: Duration::from_secs(2 * 60 * 60),
+            // Long enough for any redirect to land, short enough that a
+            // flash cookie copied from a response is soon worthless.
+            flash_lifetime: Duration::from_secs(5 * 60),
+            // A working day of continuous use without a forced log-in, while
+            // a stolen cookie-driver session (which cannot be revoked) is
+            // dead by the next morning.
+            absolute_lifetime: Duration::from_secs(12 * 60 * 60),
             cookie_secure: true,
             same_site: SameSite::Lax,
             cookie_path: "/".to_owned(),
@@ -106,6 +122,18 @@ impl SessionConfig {
                 expected: "a positive number of seconds, or a number followed by s, m, h or d",
             })?;
         }
+        for (var, slot) in [
+            ("SESSION_FLASH_LIFETIME", &mut config.flash_lifetime),
+            ("SESSION_ABSOLUTE_LIFETIME", &mut config.absolute_lifetime),
+        ] {
+            if let Some(text) = lookup(var) {
+                *slot = parse_duration(&text).ok_or(ConfigError::InvalidValue {
+                    var,
+                    value: text,
+                    expected: "a positive number of seconds, or a number followed by s, m, h or d",
+                })?;
+            }
+        }
         if let Some(text) = lookup("SESSION_COOKIE_SECURE") {
             config.cookie_secure = match text.trim().to_ascii_lowercase().as_str() {
                 "1" | "true" | "yes" | "on" => true,
@@ -133,6 +161,7 @@ impl SessionConfig {
                 }
             };
         }
+        config.validate()?;
         if let Some(name) = lookup("SESSION_COOKIE_NAME") {
             config.id_cookie_name = name.trim().to_owned();
         }
@@ -157,7 +186,9 @@ impl SessionConfig {
         self
     }
 
-    /// Sets the secret the cookie driver derives its key from (≥ 32 bytes).
+    /// Sets the secret the cookie driver derives its key from: ≥ 32 random
+    /// bytes. One that is plainly typed (one character repeated, a short
+    /// pattern repeated, a handful of different bytes) is refused.
     pub fn with_secret(self, secret: impl AsRef<[u8]>) -> Result<Self, ConfigError> {
         self.with_secret_named("the session secret", secret.as_ref())
     }
@@ -180,6 +211,24 @@ impl SessionConfig {
     /// Sets the idle lifetime of a session.
     pub fn with_lifetime(mut self, lifetime: Duration) -> Self {
         self.lifetime = lifetime;
+        self
+    }
+
+    /// Sets how long a flash cookie of the cookie driver stays valid: long
+    /// enough for the redirect that shows it, since a copy of it can be
+    /// replayed until then.
+    pub fn with_flash_lifetime(mut self, lifetime: Duration) -> Self {
+        self.flash_lifetime = lifetime;
+        self
+    }
+
+    /// Sets the longest a cookie-driver session lives, counted from the
+    /// request that started it (or last called `regenerate`/`invalidate`),
+    /// however active it is. Idle and flash lifetimes longer than this are
+    /// cut to it. The server-side drivers end a session by its idle
+    /// lifetime and at logout, and do not read this.
+    pub fn with_absolute_lifetime(mut self, lifetime: Duration) -> Self {
+        self.absolute_lifetime = lifetime;
         self
     }
 
@@ -235,6 +284,36 @@ impl SessionConfig {
         self.lifetime
     }
 
+    /// How long a flash cookie of the cookie driver stays valid.
+    pub fn flash_lifetime(&self) -> Duration {
+        self.flash_lifetime
+    }
+
+    /// The longest a cookie-driver session lives, however active.
+    pub fn absolute_lifetime(&self) -> Duration {
+        self.absolute_lifetime
+    }
+
+    /// Checks the settings that are fine one by one but not together:
+    /// `SameSite=None` needs `Secure`, which browsers insist on.
+    /// [`from_env`](Self::from_env) and the drivers built from a
+    /// configuration call it, so such a configuration stops the app at start-up.
+    ///
+    /// ```
+    /// use session_core::{ConfigError, SessionConfig, cookie::SameSite};
+    ///
+    /// let config = SessionConfig::default().with_same_site(SameSite::None);
+    /// assert!(config.validate().is_ok(), "Secure is on by default");
+    /// let config = config.with_cookie_secure(false);
+    /// assert!(matches!(config.validate(), Err(ConfigError::SameSiteNoneWithoutSecure)));
+    /// ```
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.same_site == SameSite::None && !self.cookie_secure {
+            return Err(ConfigError::SameSiteNoneWithoutSecure);
+        }
+        Ok(())
+    }
+
     /// Whether cookies carry `Secure`.
     pub fn cookie_secure(&self) -> bool {
         self.cookie_secure
@@ -268,6 +347,8 @@ impl fmt::Debug for SessionConfig {
             .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
             .field("previous_secrets", &self.previous_secrets.len())
             .field("lifetime", &self.lifetime)
+            .field("flash_lifetime", &self.flash_lifetime)
+            .field("absolute_lifetime", &self.absolute_lifetime)
             .field("cookie_secure", &self.cookie_secure)
             .field("same_site", &self.same_site)
             .field("cookie_path", &self.cookie_path)
@@ -275,16 +356,6 @@ impl fmt::Debug for SessionConfig {
             .field("max_sessions", &self.max_sessions)
             .finish()
     }
-}
-
-fn check_secret(which: &str, secret: &[u8]) -> Result<(), ConfigError> {
-    if secret.len() < MIN_SECRET_BYTES {
-        return Err(ConfigError::SecretTooShort {
-            which: which.to_owned(),
-            len: secret.len(),
-        });
-    }
-    Ok(())
 }
 
 fn parse_duration(text: &str) -> Option<Duration> {
@@ -318,8 +389,8 @@ mod tests {
 
     #[test]
     fn reads_every_variable() {
-        let secret = "s".repeat(32);
-        let old = "o".repeat(40);
+        let secret = "a current secret of 32 bytes or more".to_owned();
+        let old = "an older secret also of 32 bytes or more";
         let prev = format!("{old}, {secret}");
         let config = SessionConfig::from_lookup(lookup(&[
             ("SESSION_DRIVER", "redis"),

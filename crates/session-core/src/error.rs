@@ -161,4 +161,27 @@ pub enum ConfigError {
         #[source]
         source: BoxError,
     },
+
+    /// A secret that is long enough but plainly not random (one character
+    /// repeated, a short pattern repeated, a handful of different bytes): a
+    /// key derived from it can be guessed, and with it every cookie forged.
+    #[error(
+        "{which} does not look random: it {reason}; use at least 32 random bytes, \
+         for example the output of `openssl rand -base64 48`"
+    )]
+    WeakSecret {
+        /// Which secret (`SESSION_SECRET` or an entry of `SESSION_PREVIOUS_SECRETS`).
+        which: String,
+        /// What gives it away (never the secret itself).
+        reason: String,
+    },
+
+    /// `SameSite=None` without `Secure`: browsers drop such cookies, so no
+    /// session would survive a request.
+    #[error(
+        "SESSION_SAME_SITE=none needs SESSION_COOKIE_SECURE=true: browsers reject \
+         SameSite=None cookies that are not Secure; serve the app over HTTPS and set \
+         SESSION_COOKIE_SECURE=true, or use SESSION_SAME_SITE=lax"
+    )]
+    SameSiteNoneWithoutSecure,
 }

@@ -59,6 +59,7 @@ impl SessionManager {
     pub fn builder_from_config(
         config: &SessionConfig,
     ) -> Result<SessionManagerBuilder, ConfigError> {
+        config.validate()?;
         let mut builder = Self::builder()
             .driver("memory", MemoryDriver::from_config(config))
             .default_driver(config.driver());

@@ -189,6 +189,67 @@ async fn oversized_values_are_refused_at_set_and_flash_naming_key_and_size() {
     );
 }
 
+/// For session and flash cookies, plain and encoded key names, and values
+/// that JSON escapes: the largest value `set`/`flash` accepts makes a
+/// `Set-Cookie` of at most 4096 bytes, and one unit more (one byte of JSON
+/// for `x`, so one or two base64 characters) is refused with the size its
+/// cookie would really have had.
+#[tokio::test]
+async fn the_largest_accepted_value_fills_the_cookie_and_one_byte_more_is_refused() {
+    let manager = manager(SECRET_A, &[]);
+    for flash in [false, true] {
+        for key in ["success", "a key, not a token"] {
+            for unit in ["x", "\"", "é"] {
+                let sessions = manager.request(RequestContext::new());
+                let session = sessions.session().await.expect("load");
+                let write = |n: usize| {
+                    let value = unit.repeat(n);
+                    if flash {
+                        session.flash(key, value)
+                    } else {
+                        session.set(key, value)
+                    }
+                };
+                // Bisect: 0 units fit, 4096 do not.
+                let (mut fits, mut too_many) = (0, 4096);
+                while too_many - fits > 1 {
+                    let mid = (fits + too_many) / 2;
+                    if write(mid).is_ok() {
+                        fits = mid;
+                    } else {
+                        too_many = mid;
+                    }
+                }
+                let refused = match write(fits + 1) {
+                    Err(SessionError::ValueTooLarge { size, .. }) => size,
+                    other => panic!("{other:?}"),
+                };
+                write(fits).expect("fits again");
+                let status = if flash {
+                    StatusCode::SEE_OTHER
+                } else {
+                    StatusCode::OK
+                };
+                let set = sessions.finish(status).await.expect("save");
+                assert_eq!(set.len(), 1, "{set:?}");
+                let line = set[0].to_string().len();
+                let what = format!("flash {flash}, key {key:?}, {fits} × {unit:?}");
+                // The base64 characters one more unit of JSON adds.
+                let unit_json = serde_json::to_string(unit).expect("json").len() - 2;
+                let step = unit_json * 4 / 3 + 1;
+                assert!(line <= MAX_COOKIE_BYTES, "{what}: {line} bytes");
+                assert!(
+                    refused > MAX_COOKIE_BYTES && refused > line && refused <= line + step,
+                    "{what}: {line} bytes accepted, {refused} refused"
+                );
+                if unit == "x" {
+                    assert!(line >= MAX_COOKIE_BYTES - 1, "{what}: only {line} bytes");
+                }
+            }
+        }
+    }
+}
+
 #[tokio::test]
 async fn an_expired_cookie_is_refused_even_if_the_browser_still_sends_it() {
     let manager = manager_with(SECRET_A, &[], Duration::from_secs(1));
@@ -250,6 +311,63 @@ fn a_missing_or_short_secret_stops_start_up() {
             .to_string()
             .contains("at least 32 bytes")
     );
+}
+
+/// A secret that is plainly not random, and `SameSite=None` without
+/// `Secure`, stop the app at start-up with a message that says what to do;
+/// generated secrets and the demo's development secret pass.
+#[test]
+fn weak_secrets_and_same_site_none_without_secure_stop_start_up() {
+    for weak in [
+        "A".repeat(32),
+        "0123456789abcdef0123456789abcdef".to_owned(),
+        "secretsecretsecretsecretsecretsecret".to_owned(),
+    ] {
+        let err = SessionConfig::default()
+            .with_secret(&weak)
+            .expect_err("a weak secret");
+        let message = err.to_string();
+        assert!(
+            message.contains("does not look random") && message.contains("openssl rand -base64 48"),
+            "{message}"
+        );
+        assert!(
+            !message.contains(&weak),
+            "the secret is not echoed: {message}"
+        );
+        let env = SessionConfig::from_lookup(|var| (var == "SESSION_SECRET").then(|| weak.clone()));
+        assert!(env.is_err(), "{weak}");
+    }
+    for good in [
+        "q3Vb0c5Xv0m3l7mJ6qRZ8k1yH9wqB8xq0Jr6Zx0iV2Wq7d8mGk3oTfXh5sYpLr+N",
+        "session-views demo secret: NEVER use this outside local development",
+    ] {
+        assert!(SessionConfig::default().with_secret(good).is_ok(), "{good}");
+    }
+
+    let env = |same_site: &'static str, secure: &'static str| {
+        SessionConfig::from_lookup(move |var| match var {
+            "SESSION_SAME_SITE" => Some(same_site.into()),
+            "SESSION_COOKIE_SECURE" => Some(secure.into()),
+            _ => None,
+        })
+    };
+    let message = env("none", "false")
+        .expect_err("SameSite=None without Secure")
+        .to_string();
+    assert!(
+        message.contains("SESSION_COOKIE_SECURE=true") && message.contains("SESSION_SAME_SITE=lax"),
+        "{message}"
+    );
+    assert!(env("none", "true").is_ok());
+    assert!(env("lax", "false").is_ok());
+    let built = SessionConfig::default()
+        .with_secret(SECRET_A)
+        .expect("secret")
+        .with_same_site(session_core::cookie::SameSite::None)
+        .with_cookie_secure(false);
+    assert!(CookieDriver::from_config(&built).is_err());
+    assert!(SessionManager::from_config(&built.with_driver("cookie")).is_err());
 }
 
 #[test]
