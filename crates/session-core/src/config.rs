@@ -30,7 +30,9 @@ pub const MIN_SECRET_BYTES: usize = 32;
 /// | `SESSION_COOKIE_SECURE` | send cookies over HTTPS only (`true`/`false`) | `true` |
 /// | `SESSION_SAME_SITE` | `lax`, `strict` or `none` (`none` needs `SESSION_COOKIE_SECURE=true`) | `lax` |
 /// | `SESSION_COOKIE_NAME` | the id cookie of server-side drivers (see [`IdCookie`](crate::driver::IdCookie)) | `session_id` |
-/// | `SESSION_MAX_SESSIONS` | the memory driver's bound | `100000` |
+/// | `SESSION_MAX_SESSIONS` | the memory driver's bound on the number of sessions | `100000` |
+/// | `SESSION_MAX_BYTES` | the memory driver's byte budget: bytes, or a number with `K`, `M`, `G` (powers of 1024) | `64M` |
+/// | `SESSION_MAX_VALUE_BYTES` | the memory driver's limit on one value (its key and JSON text), refused at `set` | `64K` |
 ///
 /// A driver from another crate reads its own settings (where its store is,
 /// say) itself, and these shared ones from here.
@@ -63,7 +65,15 @@ pub struct SessionConfig {
     cookie_path: String,
     id_cookie_name: String,
     max_sessions: usize,
+    max_bytes: usize,
+    max_value_bytes: usize,
 }
+
+/// The memory driver's default byte budget (64 MiB).
+const DEFAULT_MAX_BYTES: usize = 64 * 1024 * 1024;
+
+/// The memory driver's default limit on one value (64 KiB).
+const DEFAULT_MAX_VALUE_BYTES: usize = 64 * 1024;
 
 impl Default for SessionConfig {
     fn default() -> Self {
@@ -84,6 +94,8 @@ impl Default for SessionConfig {
             cookie_path: "/".to_owned(),
             id_cookie_name: "session_id".to_owned(),
             max_sessions: 100_000,
+            max_bytes: DEFAULT_MAX_BYTES,
+            max_value_bytes: DEFAULT_MAX_VALUE_BYTES,
         }
     }
 }
@@ -177,6 +189,18 @@ impl SessionConfig {
                         expected: "a positive whole number",
                     })?;
         }
+        for (var, setting) in [
+            ("SESSION_MAX_BYTES", &mut config.max_bytes),
+            ("SESSION_MAX_VALUE_BYTES", &mut config.max_value_bytes),
+        ] {
+            if let Some(text) = lookup(var) {
+                *setting = parse_bytes(&text).ok_or(ConfigError::InvalidValue {
+                    var,
+                    value: text,
+                    expected: "a positive number of bytes, or a number followed by K, M or G",
+                })?;
+            }
+        }
         Ok(config)
     }
 
@@ -264,6 +288,19 @@ impl SessionConfig {
         self
     }
 
+    /// Sets the memory driver's byte budget: what its sessions (and the
+    /// ids they ended, for ten minutes) may take in all.
+    pub fn with_max_bytes(mut self, max: usize) -> Self {
+        self.max_bytes = max.max(1);
+        self
+    }
+
+    /// Sets the memory driver's limit on one value: its key and JSON text.
+    pub fn with_max_value_bytes(mut self, max: usize) -> Self {
+        self.max_value_bytes = max.max(1);
+        self
+    }
+
     /// The default driver's name.
     pub fn driver(&self) -> &str {
         &self.driver
@@ -338,6 +375,16 @@ impl SessionConfig {
     pub fn max_sessions(&self) -> usize {
         self.max_sessions
     }
+
+    /// The memory driver's byte budget.
+    pub fn max_bytes(&self) -> usize {
+        self.max_bytes
+    }
+
+    /// The memory driver's limit on one value.
+    pub fn max_value_bytes(&self) -> usize {
+        self.max_value_bytes
+    }
 }
 
 impl fmt::Debug for SessionConfig {
@@ -354,6 +401,8 @@ impl fmt::Debug for SessionConfig {
             .field("cookie_path", &self.cookie_path)
             .field("id_cookie_name", &self.id_cookie_name)
             .field("max_sessions", &self.max_sessions)
+            .field("max_bytes", &self.max_bytes)
+            .field("max_value_bytes", &self.max_value_bytes)
             .finish()
     }
 }
@@ -373,6 +422,25 @@ fn parse_duration(text: &str) -> Option<Duration> {
         _ => return None,
     };
     Some(Duration::from_secs(secs))
+}
+
+/// A size: bytes, or a number with `K`, `M` or `G` (powers of 1024; `KB`,
+/// `KiB` and lower case are the same).
+fn parse_bytes(text: &str) -> Option<usize> {
+    let text = text.trim();
+    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => text.split_at(i),
+        None => (text, ""),
+    };
+    let n: usize = number.parse().ok().filter(|n| *n > 0)?;
+    let shift = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 0,
+        "k" | "kb" | "kib" => 10,
+        "m" | "mb" | "mib" => 20,
+        "g" | "gb" | "gib" => 30,
+        _ => return None,
+    };
+    n.checked_mul(1 << shift)
 }
 
 #[cfg(test)]
@@ -401,6 +469,8 @@ mod tests {
             ("SESSION_SAME_SITE", "Strict"),
             ("SESSION_COOKIE_NAME", "sid"),
             ("SESSION_MAX_SESSIONS", "7"),
+            ("SESSION_MAX_BYTES", "16M"),
+            ("SESSION_MAX_VALUE_BYTES", "4096"),
         ]))
         .expect("valid");
         assert_eq!(config.driver(), "redis");
@@ -411,6 +481,8 @@ mod tests {
         assert_eq!(config.same_site(), SameSite::Strict);
         assert_eq!(config.id_cookie_name(), "sid");
         assert_eq!(config.max_sessions(), 7);
+        assert_eq!(config.max_bytes(), 16 << 20);
+        assert_eq!(config.max_value_bytes(), 4096);
         assert!(
             !format!("{config:?}").contains(&secret),
             "Debug must not show secrets"
@@ -430,6 +502,9 @@ mod tests {
             ("SESSION_COOKIE_SECURE", "maybe"),
             ("SESSION_SAME_SITE", "sometimes"),
             ("SESSION_MAX_SESSIONS", "-1"),
+            ("SESSION_MAX_BYTES", "0"),
+            ("SESSION_MAX_BYTES", "lots"),
+            ("SESSION_MAX_VALUE_BYTES", "64T"),
         ] {
             let err = SessionConfig::from_lookup(lookup(&[(var, value)])).expect_err(var);
             assert!(err.to_string().starts_with(var), "{err}");
@@ -443,5 +518,19 @@ mod tests {
         assert_eq!(parse_duration("1d"), Some(Duration::from_secs(86400)));
         assert_eq!(parse_duration(""), None);
         assert_eq!(parse_duration("m"), None);
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_bytes("4096"), Some(4096));
+        assert_eq!(parse_bytes("64K"), Some(64 << 10));
+        assert_eq!(parse_bytes(" 64 kib "), Some(64 << 10));
+        assert_eq!(parse_bytes("3MB"), Some(3 << 20));
+        assert_eq!(parse_bytes("1g"), Some(1 << 30));
+        assert_eq!(parse_bytes("0"), None);
+        assert_eq!(parse_bytes("K"), None);
+        assert_eq!(parse_bytes("1.5M"), None);
+        assert_eq!(SessionConfig::default().max_bytes(), 64 << 20);
+        assert_eq!(SessionConfig::default().max_value_bytes(), 64 << 10);
     }
 }

@@ -68,6 +68,55 @@ pub enum SessionError {
         driver: String,
     },
 
+    /// Another request ended the session this request loaded while this one
+    /// ran: a login's [`regenerate`](crate::Session::regenerate) moved it to
+    /// a new id, or a logout's [`invalidate`](crate::Session::invalidate)
+    /// (or a save that emptied it) ended it. Nothing this request changed
+    /// was saved, anywhere: a write made on the id from before a login never
+    /// reaches the logged-in session, and one made before a logout never
+    /// brings the session back.
+    ///
+    /// What to do: do not tell the user the change was made. The browser
+    /// already holds the session's current cookie (or none, after a
+    /// logout), so ask it to reload and let the user repeat the action,
+    /// which then applies to the session as it is now; the HTTP layer
+    /// answers 409 Conflict. Do not retry the save yourself: the request
+    /// was made for a session that no longer exists.
+    ///
+    /// Server-side drivers report it (memory, redis). The cookie driver
+    /// keeps the session in the browser and cannot know that another
+    /// request regenerated it; its responses reach only the browser that
+    /// sent the request. A stale request whose only change is the clearing
+    /// of the flash it showed (a 200 page) is not refused: it saves nothing.
+    #[error(
+        "the `{driver}` session this request loaded was regenerated or ended by another request \
+         while this one ran; nothing this request changed was saved"
+    )]
+    StaleSession {
+        /// The driver's name.
+        driver: &'static str,
+    },
+
+    /// The session as this request leaves it is larger than the driver
+    /// keeps for one session (for the memory driver, see
+    /// [`MemoryDriver::max_session_bytes`](crate::MemoryDriver::max_session_bytes)).
+    /// Nothing this request changed was saved. Each value passed the
+    /// per-value limit, so it is the number of keys that grew: bound what
+    /// users can add (a cart's items, say) or raise the driver's byte
+    /// budget. The HTTP layer answers 413.
+    #[error(
+        "the session would take {size} bytes but the `{driver}` driver keeps at most {limit} for one \
+         session; nothing this request changed was saved (store fewer keys, or raise the byte budget)"
+    )]
+    SessionTooLarge {
+        /// The size the session would take.
+        size: usize,
+        /// The driver's per-session limit.
+        limit: usize,
+        /// The driver's name.
+        driver: &'static str,
+    },
+
     /// The driver's backing store failed (Redis unreachable, a timeout, ...).
     ///
     /// The HTTP layer answers such a request with 503 by default.

@@ -140,12 +140,14 @@ impl Connection {
                 timeouts,
                 round_trips: AtomicU64::new(0),
             };
-            let mut load = redis::cmd("SCRIPT");
-            load.arg("LOAD").arg(scripts.save.source);
-            connection
-                .send::<String>(&load)
-                .await
-                .map_err(|e| start_error("could not load the session script into", Some(e)))?;
+            for script in scripts.all() {
+                let mut load = redis::cmd("SCRIPT");
+                load.arg("LOAD").arg(script.source);
+                connection
+                    .send::<String>(&load)
+                    .await
+                    .map_err(|e| start_error("could not load the session scripts into", Some(e)))?;
+            }
             Ok(connection)
         };
         match tokio::time::timeout(startup, connecting).await {

@@ -14,7 +14,7 @@ use session_core::{
 
 use crate::RedisDriverBuilder;
 use crate::connection::{Connection, DRIVER};
-use crate::keys::{field, parse_field, regenerated, session_key};
+use crate::keys::{ended_key, field, parse_field, session_key};
 use crate::scripts::{SaveOutcome, Scripts};
 
 /// Server-side sessions in Redis or Redis Cluster, shared by every worker
@@ -144,12 +144,10 @@ impl RedisDriver {
         self.inner.connection.round_trips()
     }
 
-    /// Runs the save script: `src` is the key the session was loaded under,
-    /// `dst` the key it is saved under.
+    /// Runs the save script on the session `id`.
     async fn run_save(
         &self,
-        src: &str,
-        dst: &str,
+        id: &SessionId,
         must_exist: bool,
         clear: &'static str,
         writes: Vec<Vec<u8>>,
@@ -166,13 +164,14 @@ impl RedisDriver {
         args.push((writes.len() / 2).to_string().into_bytes());
         args.extend(writes);
         args.extend(deletes);
+        let (key, ended) = (self.session_key(id), ended_key(&self.inner.prefix, id));
         let reply: i64 = self
             .inner
             .connection
             .eval(
                 "saving a session",
                 &self.inner.scripts.save,
-                &[src, dst],
+                &[&key, &ended],
                 &args,
             )
             .await?;
@@ -191,7 +190,6 @@ impl RedisDriver {
             return Ok(Vec::new());
         }
         let id = SessionId::generate();
-        let key = self.session_key(&id);
         let mut writes = Vec::new();
         for bucket in [Bucket::Session, Bucket::Flash] {
             for (name, value) in data.bucket(bucket).iter() {
@@ -199,10 +197,95 @@ impl RedisDriver {
                 writes.push(value.as_json().as_bytes().to_vec());
             }
         }
-        self.run_save(&key, &key, false, "", writes, Vec::new())
-            .await?;
+        self.run_save(&id, false, "", writes, Vec::new()).await?;
         Ok(vec![self.inner.id_cookie.cookie(&id)])
     }
+
+    /// Stores `data` under a new id in place of a session whose old id is
+    /// dead (ended by a regenerate, or expired while the request ran, whose
+    /// view is then kept rather than lost); with nothing to store, the
+    /// old id's cookie is removed.
+    async fn replace_dead_id(
+        &self,
+        data: &SessionData,
+    ) -> Result<Vec<Cookie<'static>>, SessionError> {
+        let mut cookies = self.store_new(data).await?;
+        if cookies.is_empty() {
+            cookies.push(self.inner.id_cookie.removal());
+        }
+        Ok(cookies)
+    }
+
+    /// Moves the session `old` to a fresh id with `save`'s changes: the
+    /// end script takes its data and ends the old id, then the data is
+    /// stored as a new session (see the end script for why in two steps).
+    async fn regenerate(
+        &self,
+        old: &SessionId,
+        save: &SaveRequest<'_>,
+    ) -> Result<Vec<Cookie<'static>>, SessionError> {
+        let (key, ended) = (self.session_key(old), ended_key(&self.inner.prefix, old));
+        let reply: redis::Value = self
+            .inner
+            .connection
+            .eval(
+                "ending a session id",
+                &self.inner.scripts.end,
+                &[&key, &ended],
+                std::slice::from_ref(&self.inner.lifetime_ms),
+            )
+            .await?;
+        let fields = match reply {
+            redis::Value::Int(2) => return Err(SessionError::StaleSession { driver: DRIVER }),
+            redis::Value::Int(-1) => return self.replace_dead_id(save.data).await,
+            redis::Value::Array(fields) => fields,
+            other => {
+                return Err(SessionError::backend(
+                    DRIVER,
+                    format!("the end script answered {other:?}, which this driver does not know"),
+                ));
+            }
+        };
+        let mut pairs = Vec::with_capacity(fields.len() / 2);
+        let mut fields = fields.into_iter();
+        while let (Some(redis::Value::BulkString(field)), Some(redis::Value::BulkString(value))) =
+            (fields.next(), fields.next())
+        {
+            pairs.push((field, value));
+        }
+        let mut data = session_data(pairs);
+        save.changes.apply_to(&mut data);
+        self.replace_dead_id(&data).await
+    }
+}
+
+/// A session's hash as session data. A field this driver did not write, or
+/// a value that is not JSON, is skipped rather than failing the request.
+fn session_data(hash: Vec<(Vec<u8>, Vec<u8>)>) -> SessionData {
+    let mut data = SessionData::default();
+    for (field, value) in hash {
+        let Some((bucket, name)) = parse_field(&field) else {
+            continue;
+        };
+        let value = String::from_utf8(value)
+            .ok()
+            .and_then(|text| StoredValue::from_json(text).ok());
+        if let Some(value) = value {
+            data.bucket_mut(bucket).insert(name, value);
+        }
+    }
+    data
+}
+
+/// True when a request's only change is the clearing of the flash it
+/// loaded (a 200 page that showed it): on an ended id there is nothing to
+/// refuse, since the flash it would delete went with the session.
+fn only_clears_shown_flash(changes: &Changes) -> bool {
+    !changes.clear_session
+        && !changes.clear_flash
+        && !changes.regenerate
+        && changes.session.is_empty()
+        && changes.flash.values().all(Option::is_none)
 }
 
 /// The per-key writes (field/value pairs) and deletes (fields) of `changes`.
@@ -256,27 +339,13 @@ impl SessionDriver for RedisDriver {
             .connection
             .pipeline("loading a session", &pipeline)
             .await?;
-        if reply.is_empty() || reply.iter().any(|(field, _)| field == b">") {
+        if reply.is_empty() {
             // Unknown, expired, or ended (regenerated away, emptied): no session.
             return Ok(Loaded::empty());
         }
-        let mut data = SessionData::default();
-        for (field, value) in reply {
-            // A field this driver did not write, or a value that is not
-            // JSON, is skipped rather than failing the whole request.
-            let Some((bucket, name)) = parse_field(&field) else {
-                continue;
-            };
-            let value = String::from_utf8(value)
-                .ok()
-                .and_then(|text| StoredValue::from_json(text).ok());
-            if let Some(value) = value {
-                data.bucket_mut(bucket).insert(name, value);
-            }
-        }
         Ok(Loaded {
             id: Some(id),
-            data: Arc::new(data),
+            data: Arc::new(session_data(reply)),
             ..Loaded::empty()
         })
     }
@@ -287,31 +356,21 @@ impl SessionDriver for RedisDriver {
             return self.store_new(save.data).await;
         };
         let changes = save.changes;
-        let new = if changes.regenerate {
-            regenerated(old)
-        } else {
-            *old
-        };
-        let (src, dst) = (self.session_key(old), self.session_key(&new));
+        if changes.regenerate {
+            return self.regenerate(old, &save).await;
+        }
         let (writes, deletes) = operations(changes);
         let outcome = self
-            .run_save(&src, &dst, true, clears(changes), writes, deletes)
+            .run_save(old, true, clears(changes), writes, deletes)
             .await?;
         match outcome {
-            SaveOutcome::Stored if new == *old => Ok(Vec::new()),
-            SaveOutcome::Stored => Ok(vec![self.inner.id_cookie.cookie(&new)]),
+            SaveOutcome::Stored => Ok(Vec::new()),
             SaveOutcome::Emptied => Ok(vec![self.inner.id_cookie.removal()]),
-            SaveOutcome::Ended => Ok(Vec::new()),
-            // The session expired, or another request regenerated or
-            // invalidated it, while this one ran. Its old id stays dead;
-            // this request's view of the session goes under a new one.
-            SaveOutcome::Missing => {
-                let mut cookies = self.store_new(save.data).await?;
-                if cookies.is_empty() {
-                    cookies.push(self.inner.id_cookie.removal());
-                }
-                Ok(cookies)
-            }
+            // Another request regenerated or ended the session while this
+            // one ran: nothing was written, and the request is refused.
+            SaveOutcome::Ended if only_clears_shown_flash(changes) => Ok(Vec::new()),
+            SaveOutcome::Ended => Err(SessionError::StaleSession { driver: DRIVER }),
+            SaveOutcome::Missing => self.replace_dead_id(save.data).await,
         }
     }
 

@@ -2,9 +2,7 @@
 
 use session_core::driver::{Bucket, SessionId};
 
-/// The bytes of an id that form its key's hash tag. Three bytes are exactly
-/// the first four characters of the id's base64url form.
-const TAG_BYTES: usize = 3;
+/// The characters of an id's base64url form that make its key's hash tag.
 const TAG_CHARS: usize = 4;
 
 /// The key of the hash holding the session `id`: `<prefix>{<tag>}<rest>`,
@@ -12,13 +10,12 @@ const TAG_CHARS: usize = 4;
 /// other 28.
 ///
 /// Redis Cluster places a key by the part between the first `{` and `}`, so
-/// everything under one tag shares a slot. A regenerated id keeps its tag
-/// (see [`regenerated`]), so the data can move to it atomically, in one
-/// script, on a cluster too.
+/// the session's hash and its [ended marker](ended_key) share a slot and
+/// one script can check the one and change the other atomically.
 pub(crate) fn session_key(prefix: &str, id: &SessionId) -> String {
     let id = id.to_string();
     let (tag, rest) = id.split_at(TAG_CHARS);
-    let mut key = String::with_capacity(prefix.len() + id.len() + 2);
+    let mut key = String::with_capacity(prefix.len() + id.len() + 2 + ENDED_SUFFIX.len());
     key.push_str(prefix);
     key.push('{');
     key.push_str(tag);
@@ -27,13 +24,18 @@ pub(crate) fn session_key(prefix: &str, id: &SessionId) -> String {
     key
 }
 
-/// A fresh id for a session that had `old`: the same hash tag (24 bits),
-/// 168 new random bits from the operating system's CSPRNG. Someone who knew
-/// the old id (session fixation) learns nothing usable about the new one.
-pub(crate) fn regenerated(old: &SessionId) -> SessionId {
-    let mut bytes = *SessionId::generate().as_bytes();
-    bytes[..TAG_BYTES].copy_from_slice(&old.as_bytes()[..TAG_BYTES]);
-    SessionId::from_bytes(bytes)
+/// What [`ended_key`] appends to a session's key.
+const ENDED_SUFFIX: &str = ":ended";
+
+/// The key that says the session `id` ended (regenerated away, emptied):
+/// its session key with `:ended`, in the same slot. It is a key of its own,
+/// not a field of the session's hash, so that a load of the ended id
+/// (whose sliding expiry refreshes the session's key) never extends it.
+/// No session key ends so: they all have one length.
+pub(crate) fn ended_key(prefix: &str, id: &SessionId) -> String {
+    let mut key = session_key(prefix, id);
+    key.push_str(ENDED_SUFFIX);
+    key
 }
 
 /// The hash field of `key` in `bucket`: `s:<key>` or `f:<key>`.
@@ -71,15 +73,12 @@ mod tests {
     }
 
     #[test]
-    fn regenerated_ids_keep_the_tag_and_nothing_else() {
-        let old = SessionId::generate();
-        let new = regenerated(&old);
-        assert_ne!(new, old);
-        assert_eq!(old.to_string()[..4], new.to_string()[..4]);
-        let key = |id| session_key("p:", &id);
-        assert_eq!(key(old)[..8], key(new)[..8], "same `p:{{tag}}`");
-        // 21 fresh bytes: two regenerations never agree beyond the tag
-        assert_ne!(new.as_bytes()[3..], regenerated(&old).as_bytes()[3..]);
+    fn the_ended_marker_shares_the_session_key_s_slot() {
+        let id = SessionId::generate();
+        let (key, ended) = (session_key("p:", &id), ended_key("p:", &id));
+        assert_eq!(ended, format!("{key}:ended"));
+        assert_eq!(key[..8], ended[..8], "same `p:{{tag}}`");
+        assert_ne!(ended.len(), session_key("p:", &SessionId::generate()).len());
     }
 
     #[test]

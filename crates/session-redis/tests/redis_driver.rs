@@ -72,14 +72,23 @@ async fn one_round_trip_to_load_one_to_save_none_without_changes() {
     b.request(OK, |s| {
         s.set("theme", "light").expect("set");
         s.delete("user").expect("open");
-        s.regenerate().expect("open");
     })
     .await
     .expect("request");
     assert_eq!(
         driver.round_trips() - before,
         2,
-        "load + one save (writes, deletes, the flash clearing and the move)"
+        "load + one save (writes, deletes and the flash clearing)"
+    );
+
+    let before = driver.round_trips();
+    b.request(SEE_OTHER, |s| s.regenerate().expect("open"))
+        .await
+        .expect("request");
+    assert_eq!(
+        driver.round_trips() - before,
+        3,
+        "load + a regenerate's two steps (end the old id, store under the new one)"
     );
     assert_eq!(b.view().await.expect("view"), json!({"theme": "light"}));
 }
@@ -175,19 +184,16 @@ async fn regenerate_moves_the_hash_and_kills_the_old_id() {
     .expect("request");
     let new = id_of(&b);
     assert_ne!(new, old);
-    assert_eq!(
-        new.to_string()[..4],
-        old.to_string()[..4],
-        "the hash tag (cluster slot) is kept"
-    );
     let (old_key, new_key) = (driver.session_key(&old), driver.session_key(&new));
+    let ended = format!("{old_key}:ended");
+    assert!(hash(&old_key).is_empty(), "the old hash is gone");
     assert_eq!(
-        hash(&old_key),
-        HashMap::from([(">".to_owned(), new_key.clone())]),
-        "the old key holds only the marker that forwards late saves"
+        keys_under(&redis_url(), &old_key),
+        std::slice::from_ref(&ended),
+        "only the old id's ended marker is left"
     );
     assert!(
-        pttl(&old_key) <= 600_000,
+        (1..=600_000).contains(&pttl(&ended)),
         "the marker lives ten minutes at most"
     );
     assert_eq!(
@@ -201,10 +207,9 @@ async fn regenerate_moves_the_hash_and_kills_the_old_id() {
     stale
         .request(OK, |s| s.set("planted", true).expect("set"))
         .await
-        .expect("request");
-    assert_eq!(
-        hash(&old_key).len(),
-        1,
+        .expect("a load of a dead id is a new session");
+    assert!(
+        hash(&old_key).is_empty(),
         "a write with the old id does not bring it back"
     );
     assert_ne!(id_of(&stale), old);
@@ -214,6 +219,42 @@ async fn regenerate_moves_the_hash_and_kills_the_old_id() {
         json!({"user": "ada", "role": "admin", "note": 1}),
         "nor reaches the regenerated session"
     );
+}
+
+/// A request that loaded the session before a regenerate and saves after
+/// it finds the old id's marker: it writes nothing, anywhere, and is refused.
+#[tokio::test]
+async fn a_save_on_an_ended_id_writes_nothing_and_is_refused() {
+    let cleaning = common::shared_driver("ended-save").await;
+    let driver = cleaning.driver.clone();
+    let manager = manager(cleaning);
+    let mut b = Browser::new(manager.clone());
+    b.request(OK, |s| s.set("cart", 1).expect("set"))
+        .await
+        .expect("request");
+    let old = id_of(&b);
+    let racing = manager.request(RequestContext::from_cookie_header(&b.cookie_header()));
+    racing
+        .session()
+        .await
+        .expect("load")
+        .set("role", "admin")
+        .expect("set");
+    b.request(SEE_OTHER, |s| s.regenerate().expect("open"))
+        .await
+        .expect("login");
+    let err = racing.finish(OK).await.expect_err("refused");
+    assert!(
+        matches!(err, SessionError::StaleSession { driver: "redis" }),
+        "{err:?}"
+    );
+    assert!(!err.is_unavailable());
+    assert_eq!(
+        keys_under(&redis_url(), &driver.session_key(&old)),
+        [format!("{}:ended", driver.session_key(&old))],
+        "nothing written under the old id"
+    );
+    assert_eq!(b.view().await.expect("view"), json!({"cart": 1}));
 }
 
 #[tokio::test]
@@ -308,12 +349,12 @@ async fn emptied_session_deletes_its_key_and_cookie() {
         .await
         .expect("request");
     assert!(b.cookies().is_empty(), "the id cookie is removed");
+    assert!(hash(&key).is_empty(), "the hash is gone");
     assert_eq!(
-        hash(&key),
-        HashMap::from([(">".to_owned(), String::new())]),
+        keys_under(&redis_url(), driver.key_prefix()),
+        [format!("{key}:ended")],
         "only the marker that says the session ended is left"
     );
-    assert_eq!(keys_under(&redis_url(), driver.key_prefix()), [key]);
 }
 
 #[tokio::test]
@@ -451,4 +492,67 @@ async fn each_test_cleans_up_its_prefix() {
         keys_under(&redis_url(), &prefix).is_empty(),
         "the driver's keys are deleted with it"
     );
+}
+
+/// A regenerated id is 192 fresh random bits: it shares nothing with the
+/// old one, not even the first bytes that pick its cluster slot (an
+/// attacker who knew the pre-login id learns nothing about the new one).
+#[tokio::test]
+async fn a_regenerated_id_shares_no_bits_with_the_old_one() {
+    let cleaning = common::shared_driver("regenerate-fresh").await;
+    let mut b = Browser::new(manager(cleaning));
+    b.request(SEE_OTHER, |s| s.set("user", "ada").expect("set"))
+        .await
+        .expect("request");
+    let mut shared_prefix = 0;
+    for _ in 0..16 {
+        let old = id_of(&b);
+        b.request(SEE_OTHER, |s| s.regenerate().expect("open"))
+            .await
+            .expect("regenerate");
+        let new = id_of(&b);
+        if new.as_bytes()[..3] == old.as_bytes()[..3] {
+            shared_prefix += 1;
+        }
+    }
+    // Independent ids share their first three bytes once in 2^24.
+    assert!(
+        shared_prefix <= 1,
+        "{shared_prefix} of 16 regenerated ids kept the old id's first 24 bits"
+    );
+    assert_eq!(b.view().await.expect("view"), json!({"user": "ada"}));
+}
+
+/// What an ended id leaves in Redis lives ten minutes at most, however
+/// often a client sends the old id: a load does not extend it to the
+/// session lifetime (sliding expiry refreshes sessions, not markers).
+#[tokio::test]
+async fn loading_an_ended_id_leaves_its_marker_short_lived() {
+    let driver = connect(shared_builder("ended-ttl").lifetime(Duration::from_secs(7200))).await;
+    let prefix = driver.key_prefix().to_owned();
+    let mut b = Browser::new(manager(Cleaning::new(driver, redis_url())));
+    b.request(SEE_OTHER, |s| s.set("user", "ada").expect("set"))
+        .await
+        .expect("request");
+    let old = id_of(&b).to_string();
+    let mut stale = b.clone();
+    b.request(SEE_OTHER, |s| s.regenerate().expect("open"))
+        .await
+        .expect("regenerate");
+    for _ in 0..3 {
+        assert_eq!(stale.view().await.expect("view"), json!({}), "old id dead");
+    }
+    let tail = &old[4..];
+    let left: Vec<String> = keys_under(&redis_url(), &prefix)
+        .into_iter()
+        .filter(|key| key.contains(tail))
+        .collect();
+    assert!(!left.is_empty(), "the ended id is remembered");
+    for key in left {
+        let ttl = pttl(&key);
+        assert!(
+            (1..=600_000).contains(&ttl),
+            "{key} lives {ttl} ms after loads of the ended id"
+        );
+    }
 }

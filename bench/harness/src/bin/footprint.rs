@@ -22,8 +22,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         None => 1_000_000,
     };
     // The bound is kept per shard and ids spread at random over the shards,
-    // so leave room for the fullest shard: every session stays live.
-    let driver = Arc::new(MemoryDriver::builder().max_sessions(n + n / 8).build());
+    // so leave room for the fullest shard: every session stays live. No
+    // byte budget: this measures what N sessions take.
+    let driver = Arc::new(
+        MemoryDriver::builder()
+            .max_sessions(n + n / 8)
+            .max_bytes(usize::MAX)
+            .build(),
+    );
     let manager = SessionManager::builder()
         .shared_driver("memory", driver.clone())
         .build()?;

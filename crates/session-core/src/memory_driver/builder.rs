@@ -4,6 +4,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
+use super::budget::{Limits, MIN_BYTES};
 use super::keying::Keying;
 use super::shard::{SHARDS, Shard};
 use super::{DRIVER, MemoryDriver};
@@ -17,6 +18,8 @@ use crate::{
 pub struct MemoryDriverBuilder {
     lifetime: Duration,
     max_sessions: usize,
+    max_bytes: usize,
+    max_value_bytes: usize,
     id_cookie: IdCookie,
     keying: Keying,
 }
@@ -26,6 +29,8 @@ impl MemoryDriverBuilder {
         MemoryDriverBuilder {
             lifetime: config.lifetime(),
             max_sessions: config.max_sessions(),
+            max_bytes: config.max_bytes(),
+            max_value_bytes: config.max_value_bytes(),
             id_cookie: IdCookie::for_driver(config, DRIVER),
             keying: Keying::Cookie,
         }
@@ -38,11 +43,32 @@ impl MemoryDriverBuilder {
     }
 
     /// The most sessions kept; beyond it the least recently used are evicted
-    /// (default 100 000). The bound is kept per shard (each holds an equal
-    /// part), so the store may evict slightly before it holds exactly this many;
-    /// a full shard evicts its least recently used 1/32 at once (at least one).
+    /// (default 100 000), those that never came back first. The bound is
+    /// kept per shard (each holds an equal part), so the store may evict
+    /// slightly before it holds exactly this many; a full shard evicts 1/32
+    /// of its part at once (at least one).
     pub fn max_sessions(mut self, max: usize) -> Self {
         self.max_sessions = max.max(1);
+        self
+    }
+
+    /// The byte budget (default 64 MiB, at least 64 KiB): what the sessions
+    /// are counted for ([`MemoryDriver::bytes`]) plus an eighth kept for
+    /// remembering ended ids. Beyond it sessions are evicted as beyond
+    /// [`max_sessions`](Self::max_sessions). It also sets the most one
+    /// session may take ([`MemoryDriver::max_session_bytes`]).
+    pub fn max_bytes(mut self, max: usize) -> Self {
+        self.max_bytes = max;
+        self
+    }
+
+    /// The most one value may take, its key and its JSON text (default
+    /// 64 KiB): [`Session::set`](crate::Session::set) and
+    /// [`Session::flash`](crate::Session::flash) refuse a larger one with
+    /// [`SessionError::ValueTooLarge`](crate::SessionError::ValueTooLarge).
+    /// It is lowered, if need be, to what fits one session.
+    pub fn max_value_bytes(mut self, max: usize) -> Self {
+        self.max_value_bytes = max.max(1);
         self
     }
 
@@ -87,12 +113,18 @@ impl MemoryDriverBuilder {
             .zip(ip_salt.iter_mut())
             .for_each(|(b, s)| *s = *b);
         // At least 256 sessions a shard (a small store gets one shard and an
-        // exact LRU order), and a per-shard bound rounded down, so the total
-        // never passes `max_sessions`.
-        let shards = (self.max_sessions / 256).clamp(1, SHARDS);
+        // exact eviction order), at least 16 of the largest values' worth of bytes
+        // (so a session holds a few), and per-shard bounds rounded down, so
+        // the totals never pass the store's.
+        let max_bytes = self.max_bytes.max(MIN_BYTES);
+        let shards = (self.max_sessions / 256)
+            .min(max_bytes / self.max_value_bytes.saturating_mul(16).max(1))
+            .clamp(1, SHARDS);
+        let limits = Limits::for_shard(self.max_sessions / shards, max_bytes / shards);
         MemoryDriver {
             shards: (0..shards).map(|_| Mutex::new(Shard::default())).collect(),
-            shard_capacity: (self.max_sessions / shards).max(1),
+            limits,
+            max_value_bytes: self.max_value_bytes.min(limits.value_bytes()),
             lifetime_ms,
             sweep_every_ms: (lifetime_ms / 4).max(1),
             id_cookie: self.id_cookie,

@@ -6,16 +6,19 @@ use async_trait::async_trait;
 use cookie::Cookie;
 use parking_lot::Mutex;
 
-use crate::driver::{Loaded, SaveRequest, SessionDriver};
+use crate::driver::{Bucket, Loaded, SaveRequest, SessionDriver, StoredValue};
 use crate::{SessionConfig, SessionError, driver::IdCookie, integration::RequestContext};
 
+mod budget;
 mod builder;
 mod keying;
 mod save;
+mod segments;
 mod shard;
 #[cfg(test)]
 mod tests;
 
+use budget::Limits;
 pub use builder::MemoryDriverBuilder;
 use keying::Keying;
 use save::LoadedData;
@@ -29,12 +32,27 @@ const DRIVER: &str = "memory";
 /// Each session is found by an opaque random [`SessionId`](crate::driver::SessionId)
 /// in an `HttpOnly` cookie (`session_id` unless configured; see
 /// [`IdCookie`]). Nothing is stored and no cookie is set until a request
-/// writes something. The store is bounded: a session idle for longer than the
-/// lifetime is gone, expired entries are swept as new ones arrive, and beyond
-/// the maximum number of sessions the least recently used are evicted, a
-/// small batch at a time. Sessions live in up to 64 independently locked
-/// shards (one per 256 sessions of the bound), so requests on different cores
-/// rarely wait for each other, and no lock is held across an `.await`.
+/// writes something. The store is bounded:
+///
+/// - a session idle for longer than the lifetime is gone, and expired
+///   entries are swept as new ones arrive;
+/// - in bytes: a total budget (64 MiB by default, `SESSION_MAX_BYTES`), a
+///   limit on one value that [`Session::set`](crate::Session::set) enforces
+///   (64 KiB, `SESSION_MAX_VALUE_BYTES`), and one on a whole session (see
+///   [`max_session_bytes`](Self::max_session_bytes));
+/// - in number: at most 100 000 sessions by default (`SESSION_MAX_SESSIONS`).
+///
+/// Beyond a bound the least recently used sessions are evicted, a small
+/// batch at a time, and sessions that came back (a later request loaded
+/// them) go last: a flood of sessions that are created and never used again
+/// cannot push out the users who came back (up to 80% of the bounds).
+/// Sessions live in up to 64 independently locked shards (each with an
+/// equal part of the bounds), so requests on different cores rarely wait
+/// for each other, and no lock is held across an `.await`.
+///
+/// `regenerate()` and `invalidate()` are a boundary: a request that loaded
+/// the session before another request changed its id and saves after it
+/// is refused with [`SessionError::StaleSession`] and writes nothing.
 ///
 /// Memory sessions belong to one process: with several workers or machines,
 /// use the cookie driver or a server-side driver that they share.
@@ -52,7 +70,10 @@ const DRIVER: &str = "memory";
 /// ```
 pub struct MemoryDriver {
     shards: Box<[Mutex<Shard>]>,
-    shard_capacity: usize,
+    /// The bounds of each shard.
+    limits: Limits,
+    /// The most one value (its key and JSON text) may take.
+    max_value_bytes: usize,
     lifetime_ms: u64,
     sweep_every_ms: u64,
     id_cookie: IdCookie,
@@ -74,14 +95,43 @@ impl MemoryDriver {
         MemoryDriverBuilder::from_config(&SessionConfig::default())
     }
 
-    /// A driver configured from `config` (lifetime, maximum sessions, cookie attributes).
+    /// A driver configured from `config` (lifetime, bounds, cookie attributes).
     pub fn from_config(config: &SessionConfig) -> Self {
         MemoryDriverBuilder::from_config(config).build()
     }
 
     /// The number of sessions stored (expired ones not yet swept included).
     pub fn len(&self) -> usize {
-        self.shards.iter().map(|s| s.lock().map.len()).sum()
+        self.shards.iter().map(|s| s.lock().sessions.len()).sum()
+    }
+
+    /// The bytes the stored sessions are counted for: an estimate of the
+    /// heap they take (their keys and values, and a fixed cost for each
+    /// value and session), which stays within the byte budget.
+    pub fn bytes(&self) -> usize {
+        self.shards.iter().map(|s| s.lock().sessions.bytes()).sum()
+    }
+
+    /// The most bytes one session may take: a quarter of one shard's share
+    /// of the budget (224 KiB with the defaults). A save that would
+    /// make a session larger is refused with [`SessionError::SessionTooLarge`]
+    /// and changes nothing, so that one session never pushes out more than a
+    /// quarter of the sessions it shares a shard with.
+    ///
+    /// ```
+    /// use session_core::MemoryDriver;
+    ///
+    /// let driver = MemoryDriver::builder().max_bytes(8 << 20).build();
+    /// assert!(driver.max_session_bytes() > 200 << 10);
+    /// ```
+    pub fn max_session_bytes(&self) -> usize {
+        self.limits.session_bytes
+    }
+
+    /// The most one value may take, its key and JSON text: larger ones are
+    /// refused by `set` and `flash` with [`SessionError::ValueTooLarge`].
+    pub fn max_value_bytes(&self) -> usize {
+        self.max_value_bytes
     }
 
     /// True when no session is stored.
@@ -115,16 +165,8 @@ impl SessionDriver for MemoryDriver {
         };
         let now = self.now_ms();
         let mut shard = self.shard(&id).lock();
-        let data = match shard.map.get_mut(&id) {
-            Some(entry) if !self.expired(entry, now) => {
-                entry.touched_ms = now;
-                entry.data.clone()
-            }
-            Some(_) => {
-                shard.map.remove(&id);
-                return Ok(Loaded::empty());
-            }
-            None => return Ok(Loaded::empty()),
+        let Some(data) = shard.sessions.revisit(&id, now, self.lifetime_ms) else {
+            return Ok(Loaded::empty());
         };
         drop(shard);
         Ok(Loaded {
@@ -141,7 +183,7 @@ impl SessionDriver for MemoryDriver {
             return self.save_by_client_ip(&save, now);
         }
         let Some(old) = save.id.copied() else {
-            return Ok(self.save_new(&save, now));
+            return self.save_new(&save, now);
         };
         if !save.changes.regenerate {
             if let Some(cookies) = self.save_in_place(&save, old, now)? {
@@ -152,6 +194,24 @@ impl SessionDriver for MemoryDriver {
         }
         self.save_to_new_id(&save, old, now)
     }
+
+    fn check_value(
+        &self,
+        key: &str,
+        _bucket: Bucket,
+        value: &StoredValue,
+    ) -> Result<(), SessionError> {
+        let size = key.len().saturating_add(value.as_json().len());
+        if size > self.max_value_bytes {
+            return Err(SessionError::ValueTooLarge {
+                key: key.to_owned(),
+                size,
+                limit: self.max_value_bytes,
+                driver: DRIVER,
+            });
+        }
+        Ok(())
+    }
 }
 
 impl fmt::Debug for MemoryDriver {
@@ -160,7 +220,8 @@ impl fmt::Debug for MemoryDriver {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MemoryDriver")
             .field("shards", &self.shards.len())
-            .field("shard_capacity", &self.shard_capacity)
+            .field("shard_limits", &self.limits)
+            .field("max_value_bytes", &self.max_value_bytes)
             .field("lifetime", &Duration::from_millis(self.lifetime_ms))
             .field("id_cookie", &self.id_cookie)
             .field("keying", &self.keying)

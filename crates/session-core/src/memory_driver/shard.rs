@@ -1,5 +1,5 @@
 //! The store's shards: the sessions each holds, the ids that ended there,
-//! locking two of them at once, sweeping and evicting.
+//! locking two of them at once, sweeping, and storing within the bounds.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -9,45 +9,25 @@ use std::sync::atomic::Ordering;
 use parking_lot::Mutex;
 
 use super::MemoryDriver;
+use super::segments::Sessions;
 use crate::driver::{SESSION_ID_BYTES, SessionData, SessionId};
 
 /// The most shards a store has.
 pub(super) const SHARDS: usize = 64;
 
-/// A full shard evicts its least recently used 1/`EVICTION_BATCH` at once.
-const EVICTION_BATCH: usize = 32;
+/// How long an ended id is remembered.
+const ENDED_FOR_MS: u64 = 10 * 60 * 1000;
 
-/// How long an ended id remembers where its data went.
-const MOVED_FOR_MS: u64 = 10 * 60 * 1000;
+/// A full table of ended ids forgets its oldest 1/`ENDED_BATCH` at once.
+const ENDED_BATCH: usize = 32;
 
 #[derive(Default)]
 pub(super) struct Shard {
-    pub(super) map: HashMap<SessionId, Entry, BuildHasherDefault<IdHasher>>,
-    /// Ids that regenerate, invalidate or an emptying save ended, and where
-    /// their data went; see [`Moved`].
-    pub(super) moved: HashMap<SessionId, Moved, BuildHasherDefault<IdHasher>>,
+    pub(super) sessions: Sessions,
+    /// Ids that regenerate, invalidate or an emptying save ended, until
+    /// when they are remembered; see [`MemoryDriver::end_id`].
+    ended: HashMap<SessionId, u64, BuildHasherDefault<IdHasher>>,
     last_sweep_ms: u64,
-}
-
-/// Left behind for a while when an id ends (regenerate, invalidate, a save
-/// that empties the session), so that a request still running on the old id
-/// cannot bring the session back: its changes follow the data to `to`
-/// (nowhere, when the session ended), and its response sets no cookie.
-/// Without it, a slow request finishing after a logout would store its
-/// whole, logged-in view under a fresh id — and log the user back in.
-pub(super) struct Moved {
-    pub(super) to: Option<SessionId>,
-    until_ms: u64,
-}
-
-/// A stored session: one immutable, shared copy of its data. A request
-/// that loads it takes a reference (no copy, no parse); a request that writes
-/// makes its own copy, and its save puts a new one in place. Values are kept
-/// as their JSON text in sorted vectors, so an idle session costs a few
-/// hundred bytes.
-pub(super) struct Entry {
-    pub(super) data: Arc<SessionData>,
-    pub(super) touched_ms: u64,
 }
 
 /// Session ids are uniformly random (or a salted SHA-256 for IP keying),
@@ -76,13 +56,9 @@ impl MemoryDriver {
         &self.shards[self.shard_index(id)]
     }
 
-    pub(super) fn expired(&self, entry: &Entry, now: u64) -> bool {
-        now.saturating_sub(entry.touched_ms) > self.lifetime_ms
-    }
-
     pub(super) fn sweep(&self, shard: &mut Shard, now: u64) {
-        shard.map.retain(|_, entry| !self.expired(entry, now));
-        shard.moved.retain(|_, moved| moved.until_ms > now);
+        shard.sessions.remove_expired(now, self.lifetime_ms);
+        shard.ended.retain(|_, until_ms| *until_ms > now);
         shard.last_sweep_ms = now;
     }
 
@@ -114,80 +90,72 @@ impl MemoryDriver {
     }
 
     /// Records, in `id`'s shard (locked by the caller, in the same critical
-    /// section that removed the entry), that `id` ended and its data, if
-    /// any, went to `to`.
-    pub(super) fn record_moved(
-        &self,
-        shard: &mut Shard,
-        id: SessionId,
-        to: Option<SessionId>,
-        now: u64,
-    ) {
-        if shard.moved.len() >= self.shard_capacity {
-            shard.moved.retain(|_, moved| moved.until_ms > now);
+    /// section that removed its session), that `id` ended. For a while (ten
+    /// minutes at most) a request still running on it is refused when it
+    /// saves ([`SessionError::StaleSession`](crate::SessionError::StaleSession))
+    /// instead of storing what it loaded under a fresh id: a slow request
+    /// finishing after a logout would otherwise log the user back in.
+    pub(super) fn end_id(&self, shard: &mut Shard, id: SessionId, now: u64) {
+        if shard.ended.len() >= self.limits.ended {
+            shard.ended.retain(|_, until_ms| *until_ms > now);
         }
-        if shard.moved.len() < self.shard_capacity {
-            let until_ms = now.saturating_add(MOVED_FOR_MS.min(self.lifetime_ms));
-            shard.moved.insert(id, Moved { to, until_ms });
+        if shard.ended.len() >= self.limits.ended {
+            // The oldest are the least likely to have a request still running.
+            let mut until: Vec<u64> = shard.ended.values().copied().collect();
+            let batch = (self.limits.ended / ENDED_BATCH).clamp(1, until.len());
+            let (_, cutoff, _) = until.select_nth_unstable(batch - 1);
+            let cutoff = *cutoff;
+            shard.ended.retain(|_, until_ms| *until_ms > cutoff);
         }
+        let until_ms = now.saturating_add(ENDED_FOR_MS.min(self.lifetime_ms));
+        shard.ended.insert(id, until_ms);
     }
 
-    /// Where the data of an ended `id` went: `None` if `id` did not end
-    /// (it is live, or unknown), `Some(None)` if the session ended. `shard`
-    /// is `id`'s, locked by the caller.
-    pub(super) fn moved_to(shard: &Shard, id: &SessionId, now: u64) -> Option<Option<SessionId>> {
-        if shard.map.contains_key(id) {
-            return None;
-        }
-        shard
-            .moved
-            .get(id)
-            .filter(|moved| moved.until_ms > now)
-            .map(|moved| moved.to)
+    /// True when `id` ended (and is not stored again). `shard` is `id`'s,
+    /// locked by the caller.
+    pub(super) fn has_ended(shard: &Shard, id: &SessionId, now: u64) -> bool {
+        !shard.sessions.contains(id) && shard.ended.get(id).is_some_and(|until| *until > now)
     }
 
-    pub(super) fn insert(&self, id: SessionId, data: Arc<SessionData>, now: u64) {
-        self.insert_locked(&mut self.shard(&id).lock(), id, data, now);
-    }
-
-    /// Stores a new entry in `shard` (`id`'s, locked by the caller), making
-    /// room first when the shard is full.
+    /// Stores a session that is not stored yet in `shard` (`id`'s, locked
+    /// by the caller), making room first when the shard is full. `bytes` is
+    /// what it is counted for, checked against the per-session limit by the
+    /// caller.
     pub(super) fn insert_locked(
         &self,
         shard: &mut Shard,
         id: SessionId,
         data: Arc<SessionData>,
+        bytes: usize,
+        returned: bool,
         now: u64,
     ) {
-        let entry = Entry {
-            data,
-            touched_ms: now,
-        };
-        if shard.map.len() >= self.shard_capacity
+        if !shard.sessions.fits(&self.limits, 1, bytes)
             || now.saturating_sub(shard.last_sweep_ms) >= self.sweep_every_ms
         {
             self.sweep(shard, now);
         }
-        if shard.map.len() >= self.shard_capacity {
-            // Finding the least recently used takes a scan of the shard, so
-            // each scan evicts a batch of the oldest rather than one: a new
-            // session in a full store then pays for a scan only once in a
-            // batch.
-            let batch = (self.shard_capacity / EVICTION_BATCH).max(1);
-            let mut ages: Vec<(u64, SessionId)> = shard
-                .map
-                .iter()
-                .map(|(id, entry)| (entry.touched_ms, *id))
-                .collect();
-            let batch = batch.min(ages.len());
-            if batch > 0 {
-                ages.select_nth_unstable(batch - 1);
-                for (_, oldest) in &ages[..batch] {
-                    shard.map.remove(oldest);
-                }
-                self.evictions.fetch_add(batch as u64, Ordering::Relaxed);
-            }
+        let evicted = shard.sessions.make_room(&self.limits, 1, bytes, None);
+        if evicted > 0 {
+            self.evictions.fetch_add(evicted as u64, Ordering::Relaxed);
         }
-        shard.map.insert(id, entry);
+        shard.sessions.insert(id, data, bytes, returned, now);
+    }
+
+    /// Replaces the data of the stored session `id` in `shard` (locked by
+    /// the caller); a session that grew may push others out.
+    pub(super) fn replace_locked(
+        &self,
+        shard: &mut Shard,
+        id: &SessionId,
+        data: Arc<SessionData>,
+        bytes: usize,
+        now: u64,
+    ) {
+        shard.sessions.replace(id, data, bytes, now);
+        let evicted = shard.sessions.make_room(&self.limits, 0, 0, Some(id));
+        if evicted > 0 {
+            self.evictions.fetch_add(evicted as u64, Ordering::Relaxed);
+        }
     }
 }

@@ -298,15 +298,25 @@ pub async fn reads_write_nothing_and_5xx_saves_nothing(manager: SessionManager) 
     assert_eq!(b.view().await.expect("view"), json!({"a": 1}));
 }
 
+/// True when the driver keeps sessions on the server under an id (memory,
+/// redis), false for a stateless one (the cookie driver): asks a request
+/// on `b`'s session.
+async fn has_id(b: &mut Browser) -> bool {
+    b.request(OK, |s| s.id().is_some()).await.expect("request")
+}
+
 /// A request that loaded the session before a logout and finishes after
-/// it does not log the user back in, whatever order the browser gets
-/// the responses in; the old id stays dead.
+/// it does not log the user back in; the old id stays dead. A driver with
+/// server-side sessions refuses the late save with
+/// [`SessionError::StaleSession`](crate::SessionError::StaleSession); a
+/// stateless one (cookies) cannot know, and the browser applies its late
+/// response after the logout's, which must still not bring the login back.
 pub async fn a_request_racing_a_logout_does_not_revive_the_session(manager: SessionManager) {
     let mut b = Browser::new(manager.clone());
     b.request(OK, |s| s.set("user", "ada").expect("set"))
         .await
         .expect("request");
-    let has_id = b.request(OK, |s| s.id().is_some()).await.expect("request");
+    let has_id = has_id(&mut b).await;
     let stale = b.clone();
     let header = b.cookie_header();
     let racing = manager.request(crate::integration::RequestContext::from_cookie_header(
@@ -320,8 +330,15 @@ pub async fn a_request_racing_a_logout_does_not_revive_the_session(manager: Sess
     })
     .await
     .expect("logout");
-    let late = racing.finish(OK).await.expect("the late save");
-    b.apply(&late);
+    let late = racing.finish(OK).await;
+    if has_id {
+        assert!(
+            matches!(late, Err(crate::SessionError::StaleSession { .. })),
+            "the late save is refused: {late:?}"
+        );
+    } else {
+        b.apply(&late.expect("a stateless driver cannot refuse the late save"));
+    }
     let after = b.view().await.expect("view");
     assert!(after.get("user").is_none(), "logged back in: {after}");
     assert_eq!(after.get("warning"), Some(&json!("bye")));
@@ -334,21 +351,31 @@ pub async fn a_request_racing_a_logout_does_not_revive_the_session(manager: Sess
     }
 }
 
-/// The same race after a plain `regenerate()` (a login): the late
-/// request's own change is kept and the user stays logged in.
-pub async fn a_request_racing_a_regenerate_keeps_its_change(manager: SessionManager) {
+/// `regenerate()` (a login) is a boundary: a request on the pre-login
+/// cookies (an attacker who planted or learned them, or a slow tab) that
+/// saves after the login writes nothing into the logged-in session. A
+/// driver with server-side sessions refuses its save with
+/// [`SessionError::StaleSession`](crate::SessionError::StaleSession), and
+/// the pre-login id stays dead. A stateless driver (cookies) cannot know
+/// that another request regenerated: its save succeeds, but its cookies
+/// reach only the client that sent the request, never the one that logged in.
+pub async fn a_request_racing_a_regenerate_writes_nothing_into_the_new_session(
+    manager: SessionManager,
+) {
     let mut b = Browser::new(manager.clone());
     b.request(OK, |s| s.set("cart", 1).expect("set"))
         .await
         .expect("request");
+    let has_id = has_id(&mut b).await;
+    let mut other = b.clone();
     let racing = manager.request(crate::integration::RequestContext::from_cookie_header(
-        &b.cookie_header(),
+        &other.cookie_header(),
     ));
     racing
         .session()
         .await
         .expect("load")
-        .set("theme", "dark")
+        .set("role", "admin")
         .expect("set");
     b.request(SEE_OTHER, |s| {
         s.regenerate().expect("open");
@@ -356,20 +383,69 @@ pub async fn a_request_racing_a_regenerate_keeps_its_change(manager: SessionMana
     })
     .await
     .expect("login");
-    let late = racing.finish(OK).await.expect("the late save");
-    b.apply(&late);
+    let late = racing.finish(OK).await;
     let after = b.view().await.expect("view");
     assert_eq!(
-        after.get("user"),
-        Some(&json!("ada")),
-        "still logged in: {after}"
+        after,
+        json!({"cart": 1, "user": "ada"}),
+        "the logged-in session holds none of the stale request's writes"
     );
-    assert_eq!(after.get("cart"), Some(&json!(1)));
-    assert_eq!(
-        after.get("theme"),
-        Some(&json!("dark")),
-        "the late change is kept: {after}"
-    );
+    if has_id {
+        assert!(
+            matches!(late, Err(crate::SessionError::StaleSession { .. })),
+            "the late save is refused: {late:?}"
+        );
+        assert_eq!(
+            other.view().await.expect("view"),
+            json!({}),
+            "the old id is dead"
+        );
+    } else {
+        other.apply(&late.expect("a stateless driver cannot refuse the late save"));
+        assert_eq!(
+            other.view().await.expect("view"),
+            json!({"cart": 1, "role": "admin"}),
+            "the write reached only the client that made it"
+        );
+    }
+}
+
+/// A page that showed a flash (a 200 clears it) and finishes after a login
+/// regenerated the session is not refused, and saves nothing into the new
+/// session: clearing the flash it loaded is all it changes.
+pub async fn a_page_racing_a_regenerate_that_only_showed_its_flash_is_not_refused(
+    manager: SessionManager,
+) {
+    let mut b = Browser::new(manager.clone());
+    b.request(SEE_OTHER, |s| {
+        s.set("cart", 1).expect("set");
+        s.flash("note", "sign in to pay").expect("flash");
+    })
+    .await
+    .expect("request");
+    let page = manager.request(crate::integration::RequestContext::from_cookie_header(
+        &b.cookie_header(),
+    ));
+    let shown = page.session().await.expect("load").get("note");
+    assert_eq!(shown, Some(json!("sign in to pay")));
+    let old_id = b
+        .request(SEE_OTHER, |s| {
+            let id = s.id();
+            s.regenerate().expect("open");
+            s.set("user", "ada").expect("set");
+            id
+        })
+        .await
+        .expect("login");
+    let late = page.finish(OK).await.expect("not refused");
+    if old_id.is_some() {
+        assert!(late.is_empty(), "no cookie for the ended id: {late:?}");
+        assert_eq!(
+            b.view().await.expect("view"),
+            json!({"cart": 1, "user": "ada", "note": "sign in to pay"}),
+            "nothing saved into the new session"
+        );
+    }
 }
 
 /// Keys that are not cookie tokens, and values with every kind of character, round-trip.
@@ -410,7 +486,8 @@ macro_rules! conformance_tests {
             regenerate_and_invalidate, sessions_are_isolated,
             reads_write_nothing_and_5xx_saves_nothing, awkward_keys_and_values,
             a_request_racing_a_logout_does_not_revive_the_session,
-            a_request_racing_a_regenerate_keeps_its_change);
+            a_request_racing_a_regenerate_writes_nothing_into_the_new_session,
+            a_page_racing_a_regenerate_that_only_showed_its_flash_is_not_refused);
     };
     (@tests $make:expr; $($name:ident),*) => {
         $(
