@@ -12,6 +12,7 @@ use session_core::{
 };
 use tower::{Layer, Service};
 
+use crate::cache::mark_private;
 use crate::error::error_response;
 use crate::redirect::PendingFlash;
 
@@ -34,6 +35,10 @@ use crate::redirect::PendingFlash;
 /// - A 5xx response saves nothing, and a handler that panics never reaches
 ///   the save: no half-finished request is stored.
 /// - A `HEAD` response shows no page, so it keeps the flash.
+/// - The response of a request that used a session (read or wrote one) is
+///   kept out of shared caches: `Cache-Control: private, no-cache` unless the
+///   handler set its own `Cache-Control`, and `Cookie` added to `Vary`. A
+///   response whose request used no session (a stylesheet) is left as it is.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -172,13 +177,16 @@ where
             .sessions
             .take()
             .expect("ResponseFuture polled after it completed");
-        let response = result?;
+        let mut response = result?;
         let (is_head, error_status) = (*this.is_head, *this.error_status);
         if response.extensions().get::<PendingFlash>().is_none() {
             if is_head {
                 keep_flash(&sessions);
             }
             if sessions.finish_unchanged(response.status()) {
+                if sessions.used() {
+                    mark_private(response.headers_mut());
+                }
                 return Poll::Ready(Ok(response));
             }
         }
@@ -190,7 +198,14 @@ where
             "session.finish",
             status = response.status().as_u16(),
         );
-        let saving = async move { Ok(finish(&sessions, response, is_head, error_status).await) };
+        let saving = async move {
+            let mut response = finish(&sessions, response, is_head, error_status).await;
+            // Checked after the save: a `Redirect`'s flash loads the session there.
+            if sessions.used() {
+                mark_private(response.headers_mut());
+            }
+            Ok(response)
+        };
         #[cfg(feature = "tracing")]
         let saving = tracing::Instrument::instrument(saving, span);
         let finishing = this.finishing.insert(Box::pin(saving));

@@ -4,6 +4,7 @@
 
 #[cfg(feature = "axum")]
 mod axum;
+mod cache;
 mod error;
 mod layer;
 mod redirect;
