@@ -7,7 +7,8 @@ use http::{HeaderValue, Response, StatusCode, header};
 use session_core::SessionError;
 
 /// The response for a session error: `error_status` when the store failed,
-/// 500 for a mistake in the application. The body says what happened without
+/// 413 for a value too large for its driver (the client's input), 500 for a
+/// mistake in the application. The body says what happened without
 /// exposing the store's own message; the error itself rides along in the
 /// extensions for logging, and (feature `tracing`) is an event here, since
 /// the client sees only the status.
@@ -15,6 +16,10 @@ pub(crate) fn error_response<B: From<String>>(
     err: SessionError,
     error_status: StatusCode,
 ) -> Response<B> {
+    // The client's input, not the server's fault: a 4xx of its own.
+    if crate::too_large::is_too_large(&err) {
+        return crate::too_large::too_large_response(err);
+    }
     let status = if err.is_unavailable() {
         error_status
     } else {
@@ -57,7 +62,7 @@ pub(crate) fn error_response<B: From<String>>(
 /// The error's message names the driver and, for a value, the key; never
 /// an id, a value or a cookie.
 #[cfg(feature = "tracing")]
-fn trace_error(err: &SessionError, status: StatusCode) {
+pub(crate) fn trace_error(err: &SessionError, status: StatusCode) {
     if err.is_unavailable() {
         tracing::warn!(
             target: "session_tower",

@@ -13,8 +13,8 @@ use session_core::{
 use tower::{Layer, Service};
 
 use crate::cache::mark_private;
-use crate::error::error_response;
 use crate::redirect::PendingFlash;
+use crate::rejection::{Answers, Rejection};
 
 /// Adds sessions to every request of the service it wraps.
 ///
@@ -35,6 +35,11 @@ use crate::redirect::PendingFlash;
 /// - A 5xx response saves nothing, and a handler that panics never reaches
 ///   the save: no half-finished request is stored.
 /// - A `HEAD` response shows no page, so it keeps the flash.
+/// - A value too large for its driver that reaches the layer (a
+///   [`Redirect`](crate::Redirect)'s flash, a write the driver refuses when
+///   it saves) is the client's input: 413 Payload Too Large with a plain
+///   message, the detail in the log. [`with_rejection`](Self::with_rejection)
+///   lets the application answer any such error itself.
 /// - The response of a request that used a session (read or wrote one) is
 ///   kept out of shared caches: `Cache-Control: private, no-cache` unless the
 ///   handler set its own `Cache-Control`, and `Cookie` added to `Vary`. A
@@ -64,7 +69,7 @@ use crate::redirect::PendingFlash;
 #[derive(Clone, Debug)]
 pub struct SessionLayer {
     manager: SessionManager,
-    error_status: StatusCode,
+    answers: Answers,
 }
 
 impl SessionLayer {
@@ -72,13 +77,61 @@ impl SessionLayer {
     pub fn new(manager: SessionManager) -> Self {
         SessionLayer {
             manager,
-            error_status: StatusCode::SERVICE_UNAVAILABLE,
+            answers: Answers::new(),
         }
     }
 
     /// The status of the response when the session store fails (default 503).
     pub fn with_error_status(mut self, status: StatusCode) -> Self {
-        self.error_status = status;
+        self.answers.error_status = status;
+        self
+    }
+
+    /// Answers the session errors the layer meets itself (a store that
+    /// failed, a value too large for its driver, ...) with the application's
+    /// own response: `rejection` returns it, or `None` to keep the layer's
+    /// plain one. Either way the error rides along in the response's
+    /// extensions as an `Arc<SessionError>` and (feature `tracing`) is an
+    /// event with the status the client got. The body becomes the
+    /// service's body type through `From<String>`.
+    ///
+    /// Errors a handler answers itself never reach the layer; a handler that
+    /// wants to refuse a value politely checks the `Result` of
+    /// [`Session::set`](session_core::Session::set) or
+    /// [`flash`](session_core::Session::flash) (see the crate docs).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use http::{Request, Response, StatusCode};
+    /// use session_core::{SessionConfig, SessionError, SessionManager};
+    /// use session_tower::{Redirect, SessionLayer};
+    /// use tower::{ServiceBuilder, ServiceExt, service_fn};
+    ///
+    /// fn friendly(err: &SessionError) -> Option<Response<String>> {
+    ///     let SessionError::ValueTooLarge { .. } = err else { return None };
+    ///     let mut page = Response::new("<p>That message is too long to keep.</p>".to_owned());
+    ///     *page.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
+    ///     Some(page)
+    /// }
+    ///
+    /// let config = SessionConfig::default()
+    ///     .with_driver("cookie")
+    ///     .with_secret("a secret of at least thirty-two bytes, from a vault")?;
+    /// let app = ServiceBuilder::new()
+    ///     .layer(SessionLayer::new(SessionManager::from_config(&config)?).with_rejection(friendly))
+    ///     .service(service_fn(|_req: Request<String>| async move {
+    ///         // A flash far larger than a cookie holds.
+    ///         let flash = Redirect::see_other("/").flash("note", "x".repeat(5000));
+    ///         Ok::<Response<String>, SessionError>(flash.into_response())
+    ///     }));
+    ///
+    /// let response = app.oneshot(Request::new(String::new())).await?;
+    /// assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    /// assert_eq!(response.body(), "<p>That message is too long to keep.</p>");
+    /// # Ok(()) }
+    /// ```
+    pub fn with_rejection(mut self, rejection: Rejection) -> Self {
+        self.answers.rejection = Some(rejection);
         self
     }
 }
@@ -90,7 +143,7 @@ impl<S> Layer<S> for SessionLayer {
         SessionService {
             inner,
             manager: self.manager.clone(),
-            error_status: self.error_status,
+            answers: self.answers,
         }
     }
 }
@@ -100,7 +153,7 @@ impl<S> Layer<S> for SessionLayer {
 pub struct SessionService<S> {
     inner: S,
     manager: SessionManager,
-    error_status: StatusCode,
+    answers: Answers,
 }
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for SessionService<S>
@@ -128,7 +181,7 @@ where
             inner: self.inner.call(request),
             sessions: Some(sessions),
             is_head,
-            error_status: self.error_status,
+            answers: self.answers,
             finishing: None,
         }
     }
@@ -155,7 +208,7 @@ pin_project! {
         inner: F,
         sessions: Option<RequestSessions>,
         is_head: bool,
-        error_status: StatusCode,
+        answers: Answers,
         finishing: Option<Finishing<F::Output>>,
     }
 }
@@ -178,7 +231,7 @@ where
             .take()
             .expect("ResponseFuture polled after it completed");
         let mut response = result?;
-        let (is_head, error_status) = (*this.is_head, *this.error_status);
+        let (is_head, answers) = (*this.is_head, *this.answers);
         if response.extensions().get::<PendingFlash>().is_none() {
             if is_head {
                 keep_flash(&sessions);
@@ -199,7 +252,7 @@ where
             status = response.status().as_u16(),
         );
         let saving = async move {
-            let mut response = finish(&sessions, response, is_head, error_status).await;
+            let mut response = finish(&sessions, response, is_head, answers).await;
             // Checked after the save: a `Redirect`'s flash loads the session there.
             if sessions.used() {
                 mark_private(response.headers_mut());
@@ -234,11 +287,11 @@ async fn finish<B: From<String>>(
     sessions: &RequestSessions,
     mut response: Response<B>,
     is_head: bool,
-    error_status: StatusCode,
+    answers: Answers,
 ) -> Response<B> {
     if let Some(pending) = response.extensions_mut().remove::<PendingFlash>() {
         if let Err(err) = pending.apply(sessions).await {
-            return error_response(err, error_status);
+            return answers.respond(err);
         }
     }
     if is_head {
@@ -249,7 +302,7 @@ async fn finish<B: From<String>>(
             append_set_cookies(response.headers_mut(), &cookies);
             response
         }
-        Err(err) => error_response(err, error_status),
+        Err(err) => answers.respond(err),
     }
 }
 
