@@ -1,10 +1,10 @@
 use std::fmt;
 use std::future::Future;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
-use http::{Method, Request, Response, StatusCode};
+use http::{Extensions, Method, Request, Response, StatusCode};
 use pin_project_lite::pin_project;
 use session_core::{
     SessionManager,
@@ -44,6 +44,12 @@ use crate::rejection::{Answers, Rejection};
 ///   kept out of shared caches: `Cache-Control: private, no-cache` unless the
 ///   handler set its own `Cache-Control`, and `Cookie` added to `Vary`. A
 ///   response whose request used no session (a stylesheet) is left as it is.
+/// - The client's address, for the memory driver's opt-in
+///   [client-IP keying](session_core::MemoryDriverBuilder::key_by_client_ip),
+///   is a [`SocketAddr`] in the request's extensions (a hyper accept loop
+///   inserts the peer's, as the demo does) or, with the `axum` feature,
+///   axum's `ConnectInfo<SocketAddr>` (serve the router with
+///   `into_make_service_with_connect_info::<SocketAddr>()`).
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -171,8 +177,8 @@ where
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
         let mut context = RequestContext::from_headers(request.headers());
-        if let Some(addr) = request.extensions().get::<SocketAddr>() {
-            context = context.with_peer_ip(addr.ip());
+        if let Some(ip) = peer_ip(request.extensions()) {
+            context = context.with_peer_ip(ip);
         }
         let sessions = self.manager.request(context);
         request.extensions_mut().insert(sessions.clone());
@@ -304,6 +310,21 @@ async fn finish<B: From<String>>(
         }
         Err(err) => answers.respond(err),
     }
+}
+
+/// The peer's address, where the server put it: a bare [`SocketAddr`] (a
+/// hyper accept loop) or axum's `ConnectInfo<SocketAddr>`.
+fn peer_ip(extensions: &Extensions) -> Option<IpAddr> {
+    if let Some(addr) = extensions.get::<SocketAddr>() {
+        return Some(addr.ip());
+    }
+    #[cfg(feature = "axum")]
+    if let Some(axum::extract::ConnectInfo(addr)) =
+        extensions.get::<axum::extract::ConnectInfo<SocketAddr>>()
+    {
+        return Some(addr.ip());
+    }
+    None
 }
 
 /// The request's sessions, put there by [`SessionLayer`].
