@@ -188,10 +188,7 @@ async fn page(
             );
             res
         }
-        Err(e) if e.is_unavailable() => text(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "503 Service Unavailable: the session store is unavailable\n",
-        ),
+        Err(e) if e.is_unavailable() => unavailable(),
         Err(e) => {
             eprintln!("render error: {e}");
             text(
@@ -213,10 +210,7 @@ async fn dashboard(demo: &Demo, req: &Request<Incoming>) -> Response<Full<Bytes>
         // shape shows as signed out.
         Ok(session) => session.get_as::<User>("user").ok().flatten(),
         Err(_) => {
-            return text(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "503 Service Unavailable: the session store is unavailable\n",
-            );
+            return unavailable();
         }
     };
     let name = user.map(|user| user.name);
@@ -239,10 +233,7 @@ async fn session_json(req: &Request<Incoming>) -> Response<Full<Bytes>> {
             );
             res
         }
-        Err(_) => text(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "503 Service Unavailable: the session store is unavailable\n",
-        ),
+        Err(_) => unavailable(),
     }
 }
 
@@ -270,10 +261,7 @@ async fn login(req: Request<Incoming>) -> Response<Full<Bytes>> {
         Ok(()) => Redirect::see_other("/dashboard")
             .flash("success", format!("Welcome back, {name}!"))
             .into_response(),
-        Err(e) if e.is_unavailable() => text(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "503 Service Unavailable: the session store is unavailable\n",
-        ),
+        Err(e) if e.is_unavailable() => unavailable(),
         Err(e) => text(StatusCode::BAD_REQUEST, &format!("400 Bad Request: {e}\n")),
     }
 }
@@ -308,10 +296,7 @@ async fn logout(req: Request<Incoming>) -> Response<Full<Bytes>> {
                 "500 Internal Server Error\n",
             ),
         },
-        Err(_) => text(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "503 Service Unavailable: the session store is unavailable\n",
-        ),
+        Err(_) => unavailable(),
     }
 }
 
@@ -332,6 +317,18 @@ async fn read_form(req: Request<Incoming>) -> Result<Vec<(String, String)>, Resp
 
 fn form_value(form: &[(String, String)], name: &str) -> Option<String> {
     form.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+}
+
+/// The session store is down: 503, and when to try again (as the layer's
+/// own 503s say), so that clients and proxies retry instead of giving up.
+fn unavailable() -> Response<Full<Bytes>> {
+    let mut res = text(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "503 Service Unavailable: the session store is unavailable\n",
+    );
+    res.headers_mut()
+        .insert(header::RETRY_AFTER, http::HeaderValue::from_static("1"));
+    res
 }
 
 fn text(status: StatusCode, body: &str) -> Response<Full<Bytes>> {

@@ -277,6 +277,25 @@ impl RequestSessions {
             .collect()
     }
 
+    /// Whether this request loaded any session (to read or to write it), so
+    /// that its response depends on the session: integrations keep such a
+    /// response out of shared caches. Loading nothing, it is `false`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use session_core::{integration::RequestContext, SessionManager};
+    ///
+    /// let manager = SessionManager::builder().build()?;
+    /// let sessions = manager.request(RequestContext::new());
+    /// assert!(!sessions.used());
+    /// sessions.session().await?.has("user");
+    /// assert!(sessions.used());
+    /// # Ok(()) }
+    /// ```
+    pub fn used(&self) -> bool {
+        !self.inner.loaded.lock().is_empty()
+    }
+
     /// The default driver's session, if this request already loaded it.
     pub fn loaded_default(&self) -> Option<Session> {
         self.loaded(self.inner.manager.default_driver())

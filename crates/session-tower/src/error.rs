@@ -10,7 +10,8 @@ use session_core::SessionError;
 /// 409 Conflict when another request regenerated or ended the session this
 /// request loaded ([`SessionError::StaleSession`]: nothing was saved, and
 /// the browser already holds the current cookie, so no cookie is set),
-/// 413 when the session grew past the driver's per-session limit, and 500
+/// 413 for a value too large for its driver (the client's input) or when
+/// the session grew past the driver's per-session limit, and 500
 /// for a mistake in the application. The body says what happened without
 /// exposing the store's own message; the error itself rides along in the
 /// extensions for logging, and (feature `tracing`) is an event here, since
@@ -19,6 +20,10 @@ pub(crate) fn error_response<B: From<String>>(
     err: SessionError,
     error_status: StatusCode,
 ) -> Response<B> {
+    // The client's input, not the server's fault: a 4xx of its own.
+    if crate::too_large::is_too_large(&err) {
+        return crate::too_large::too_large_response(err);
+    }
     let (status, what) = match &err {
         _ if err.is_unavailable() => (
             error_status,
@@ -67,7 +72,7 @@ pub(crate) fn error_response<B: From<String>>(
 /// The error's message names the driver and, for a value, the key; never
 /// an id, a value or a cookie.
 #[cfg(feature = "tracing")]
-fn trace_error(err: &SessionError, status: StatusCode) {
+pub(crate) fn trace_error(err: &SessionError, status: StatusCode) {
     match err {
         _ if err.is_unavailable() => tracing::warn!(
             target: "session_tower",

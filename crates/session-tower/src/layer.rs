@@ -1,10 +1,10 @@
 use std::fmt;
 use std::future::Future;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
-use http::{Method, Request, Response, StatusCode};
+use http::{Extensions, Method, Request, Response, StatusCode};
 use pin_project_lite::pin_project;
 use session_core::{
     SessionManager,
@@ -12,8 +12,9 @@ use session_core::{
 };
 use tower::{Layer, Service};
 
-use crate::error::error_response;
+use crate::cache::mark_private;
 use crate::redirect::PendingFlash;
+use crate::rejection::{Answers, Rejection};
 
 /// Adds sessions to every request of the service it wraps.
 ///
@@ -34,6 +35,21 @@ use crate::redirect::PendingFlash;
 /// - A 5xx response saves nothing, and a handler that panics never reaches
 ///   the save: no half-finished request is stored.
 /// - A `HEAD` response shows no page, so it keeps the flash.
+/// - A value too large for its driver that reaches the layer (a
+///   [`Redirect`](crate::Redirect)'s flash, a write the driver refuses when
+///   it saves) is the client's input: 413 Payload Too Large with a plain
+///   message, the detail in the log. [`with_rejection`](Self::with_rejection)
+///   lets the application answer any such error itself.
+/// - The response of a request that used a session (read or wrote one) is
+///   kept out of shared caches: `Cache-Control: private, no-cache` unless the
+///   handler set its own `Cache-Control`, and `Cookie` added to `Vary`. A
+///   response whose request used no session (a stylesheet) is left as it is.
+/// - The client's address, for the memory driver's opt-in
+///   [client-IP keying](session_core::MemoryDriverBuilder::key_by_client_ip),
+///   is a [`SocketAddr`] in the request's extensions (a hyper accept loop
+///   inserts the peer's, as the demo does) or, with the `axum` feature,
+///   axum's `ConnectInfo<SocketAddr>` (serve the router with
+///   `into_make_service_with_connect_info::<SocketAddr>()`).
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -59,7 +75,7 @@ use crate::redirect::PendingFlash;
 #[derive(Clone, Debug)]
 pub struct SessionLayer {
     manager: SessionManager,
-    error_status: StatusCode,
+    answers: Answers,
 }
 
 impl SessionLayer {
@@ -67,13 +83,61 @@ impl SessionLayer {
     pub fn new(manager: SessionManager) -> Self {
         SessionLayer {
             manager,
-            error_status: StatusCode::SERVICE_UNAVAILABLE,
+            answers: Answers::new(),
         }
     }
 
     /// The status of the response when the session store fails (default 503).
     pub fn with_error_status(mut self, status: StatusCode) -> Self {
-        self.error_status = status;
+        self.answers.error_status = status;
+        self
+    }
+
+    /// Answers the session errors the layer meets itself (a store that
+    /// failed, a value too large for its driver, ...) with the application's
+    /// own response: `rejection` returns it, or `None` to keep the layer's
+    /// plain one. Either way the error rides along in the response's
+    /// extensions as an `Arc<SessionError>` and (feature `tracing`) is an
+    /// event with the status the client got. The body becomes the
+    /// service's body type through `From<String>`.
+    ///
+    /// Errors a handler answers itself never reach the layer; a handler that
+    /// wants to refuse a value politely checks the `Result` of
+    /// [`Session::set`](session_core::Session::set) or
+    /// [`flash`](session_core::Session::flash) (see the crate docs).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use http::{Request, Response, StatusCode};
+    /// use session_core::{SessionConfig, SessionError, SessionManager};
+    /// use session_tower::{Redirect, SessionLayer};
+    /// use tower::{ServiceBuilder, ServiceExt, service_fn};
+    ///
+    /// fn friendly(err: &SessionError) -> Option<Response<String>> {
+    ///     let SessionError::ValueTooLarge { .. } = err else { return None };
+    ///     let mut page = Response::new("<p>That message is too long to keep.</p>".to_owned());
+    ///     *page.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
+    ///     Some(page)
+    /// }
+    ///
+    /// let config = SessionConfig::default()
+    ///     .with_driver("cookie")
+    ///     .with_secret("a secret of at least thirty-two bytes, from a vault")?;
+    /// let app = ServiceBuilder::new()
+    ///     .layer(SessionLayer::new(SessionManager::from_config(&config)?).with_rejection(friendly))
+    ///     .service(service_fn(|_req: Request<String>| async move {
+    ///         // A flash far larger than a cookie holds.
+    ///         let flash = Redirect::see_other("/").flash("note", "x".repeat(5000));
+    ///         Ok::<Response<String>, SessionError>(flash.into_response())
+    ///     }));
+    ///
+    /// let response = app.oneshot(Request::new(String::new())).await?;
+    /// assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    /// assert_eq!(response.body(), "<p>That message is too long to keep.</p>");
+    /// # Ok(()) }
+    /// ```
+    pub fn with_rejection(mut self, rejection: Rejection) -> Self {
+        self.answers.rejection = Some(rejection);
         self
     }
 }
@@ -85,7 +149,7 @@ impl<S> Layer<S> for SessionLayer {
         SessionService {
             inner,
             manager: self.manager.clone(),
-            error_status: self.error_status,
+            answers: self.answers,
         }
     }
 }
@@ -95,7 +159,7 @@ impl<S> Layer<S> for SessionLayer {
 pub struct SessionService<S> {
     inner: S,
     manager: SessionManager,
-    error_status: StatusCode,
+    answers: Answers,
 }
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for SessionService<S>
@@ -113,8 +177,8 @@ where
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
         let mut context = RequestContext::from_headers(request.headers());
-        if let Some(addr) = request.extensions().get::<SocketAddr>() {
-            context = context.with_peer_ip(addr.ip());
+        if let Some(ip) = peer_ip(request.extensions()) {
+            context = context.with_peer_ip(ip);
         }
         let sessions = self.manager.request(context);
         request.extensions_mut().insert(sessions.clone());
@@ -123,7 +187,7 @@ where
             inner: self.inner.call(request),
             sessions: Some(sessions),
             is_head,
-            error_status: self.error_status,
+            answers: self.answers,
             finishing: None,
         }
     }
@@ -150,7 +214,7 @@ pin_project! {
         inner: F,
         sessions: Option<RequestSessions>,
         is_head: bool,
-        error_status: StatusCode,
+        answers: Answers,
         finishing: Option<Finishing<F::Output>>,
     }
 }
@@ -172,13 +236,16 @@ where
             .sessions
             .take()
             .expect("ResponseFuture polled after it completed");
-        let response = result?;
-        let (is_head, error_status) = (*this.is_head, *this.error_status);
+        let mut response = result?;
+        let (is_head, answers) = (*this.is_head, *this.answers);
         if response.extensions().get::<PendingFlash>().is_none() {
             if is_head {
                 keep_flash(&sessions);
             }
             if sessions.finish_unchanged(response.status()) {
+                if sessions.used() {
+                    mark_private(response.headers_mut());
+                }
                 return Poll::Ready(Ok(response));
             }
         }
@@ -190,7 +257,14 @@ where
             "session.finish",
             status = response.status().as_u16(),
         );
-        let saving = async move { Ok(finish(&sessions, response, is_head, error_status).await) };
+        let saving = async move {
+            let mut response = finish(&sessions, response, is_head, answers).await;
+            // Checked after the save: a `Redirect`'s flash loads the session there.
+            if sessions.used() {
+                mark_private(response.headers_mut());
+            }
+            Ok(response)
+        };
         #[cfg(feature = "tracing")]
         let saving = tracing::Instrument::instrument(saving, span);
         let finishing = this.finishing.insert(Box::pin(saving));
@@ -219,11 +293,11 @@ async fn finish<B: From<String>>(
     sessions: &RequestSessions,
     mut response: Response<B>,
     is_head: bool,
-    error_status: StatusCode,
+    answers: Answers,
 ) -> Response<B> {
     if let Some(pending) = response.extensions_mut().remove::<PendingFlash>() {
         if let Err(err) = pending.apply(sessions).await {
-            return error_response(err, error_status);
+            return answers.respond(err);
         }
     }
     if is_head {
@@ -234,8 +308,23 @@ async fn finish<B: From<String>>(
             append_set_cookies(response.headers_mut(), &cookies);
             response
         }
-        Err(err) => error_response(err, error_status),
+        Err(err) => answers.respond(err),
     }
+}
+
+/// The peer's address, where the server put it: a bare [`SocketAddr`] (a
+/// hyper accept loop) or axum's `ConnectInfo<SocketAddr>`.
+fn peer_ip(extensions: &Extensions) -> Option<IpAddr> {
+    if let Some(addr) = extensions.get::<SocketAddr>() {
+        return Some(addr.ip());
+    }
+    #[cfg(feature = "axum")]
+    if let Some(axum::extract::ConnectInfo(addr)) =
+        extensions.get::<axum::extract::ConnectInfo<SocketAddr>>()
+    {
+        return Some(addr.ip());
+    }
+    None
 }
 
 /// The request's sessions, put there by [`SessionLayer`].

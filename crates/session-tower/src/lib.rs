@@ -4,12 +4,16 @@
 
 #[cfg(feature = "axum")]
 mod axum;
+mod cache;
 mod error;
 mod layer;
 mod redirect;
+mod rejection;
+mod too_large;
 
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub use axum::{CurrentSession, SessionRejection, Sessions};
 pub use layer::{ResponseFuture, SessionLayer, SessionService, sessions, try_sessions};
 pub use redirect::Redirect;
+pub use rejection::Rejection;

@@ -18,7 +18,7 @@ use session_core::{SessionError, driver::StoredValue, integration::RequestSessio
 /// The flashes travel in the response's extensions; the [`SessionLayer`](crate::SessionLayer)
 /// writes them into the default driver's session before it saves. A value
 /// the driver refuses (too large for a cookie, say) turns the response into
-/// a 500 rather than losing the message.
+/// a 413 rather than losing the message.
 #[derive(Debug)]
 #[must_use = "a Redirect does nothing until it is turned into a response"]
 pub struct Redirect {

@@ -291,7 +291,7 @@ async fn the_error_status_is_configurable() {
 }
 
 #[tokio::test]
-async fn a_flash_the_cookie_driver_cannot_hold_is_a_500_not_a_lost_message() {
+async fn a_flash_the_cookie_driver_cannot_hold_is_a_413_not_a_lost_message() {
     let config = SessionConfig::default()
         .with_driver("cookie")
         .with_secret("a test secret that is long enough to use")
@@ -310,7 +310,7 @@ async fn a_flash_the_cookie_driver_cannot_hold_is_a_500_not_a_lost_message() {
         .oneshot(Request::post("/").body(String::new()).expect("request"))
         .await
         .expect("response");
-    assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
     let err = res.extensions().get::<Arc<SessionError>>().expect("error");
     assert!(matches!(**err, SessionError::ValueTooLarge { .. }), "{err}");
 }

@@ -258,7 +258,7 @@ async fn a_failed_save_answered_503_is_a_warning_naming_the_cause() {
 }
 
 #[tokio::test]
-async fn a_flash_the_driver_refuses_answered_500_is_an_error_event() {
+async fn a_flash_the_driver_refuses_answered_413_is_a_warning_naming_the_key() {
     let recorder = Recorder::default();
     let _guard = tracing::subscriber::set_default(recorder.clone());
 
@@ -280,16 +280,60 @@ async fn a_flash_the_driver_refuses_answered_500_is_an_error_event() {
         .oneshot(Request::post("/").body(String::new()).expect("request"))
         .await
         .expect("response");
-    assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
 
     let records = recorder.records();
     let event = records
         .iter()
         .find(|r| !r.is_span && r.target == "session_tower")
         .expect("an event");
-    assert_eq!(event.level, Level::ERROR);
-    assert_eq!(event.field("status"), Some("500"));
+    // The client sent too much: not a fault of the application's.
+    assert_eq!(event.level, Level::WARN);
+    assert!(event.name.contains("too large"), "{event:?}");
+    assert_eq!(event.field("status"), Some("413"));
     let error = event.field("error").expect("the cause");
     assert!(error.contains("session key `success`"), "{error}");
     assert!(!error.contains("xxxx"), "the value stays out: {error}");
+}
+
+#[tokio::test]
+async fn an_error_the_app_answers_itself_is_still_an_event_with_its_status() {
+    let recorder = Recorder::default();
+    let _guard = tracing::subscriber::set_default(recorder.clone());
+
+    let driver = Arc::new(Flaky::default());
+    driver.fail_saves.store(true, Ordering::SeqCst);
+    let manager = SessionManager::builder()
+        .shared_driver("memory", driver)
+        .build()
+        .expect("manager");
+    let maintenance = |_: &SessionError| {
+        let mut res = Response::new(String::from("<p>Back in a minute.</p>"));
+        *res.status_mut() = StatusCode::BAD_GATEWAY;
+        Some(res)
+    };
+    let res = ServiceBuilder::new()
+        .layer(SessionLayer::new(manager).with_rejection(maintenance))
+        .service(service_fn(app))
+        .oneshot(Request::post("/set").body(String::new()).expect("request"))
+        .await
+        .expect("response");
+    assert_eq!(res.status(), StatusCode::BAD_GATEWAY);
+    assert_eq!(res.body(), "<p>Back in a minute.</p>");
+
+    let records = recorder.records();
+    let answered: Vec<&Recorded> = records
+        .iter()
+        .filter(|r| !r.is_span && r.target == "session_tower")
+        .collect();
+    assert_eq!(answered.len(), 1, "{records:#?}");
+    assert_eq!(answered[0].level, Level::WARN);
+    assert_eq!(answered[0].field("status"), Some("502"));
+    assert!(
+        answered[0]
+            .field("error")
+            .is_some_and(|e| e.contains("the store is down")),
+        "{:?}",
+        answered[0]
+    );
 }

@@ -1,31 +1,34 @@
 //! Reading a `Cookie` header as the cookie crate's `Cookie::split_parse`
-//! does, without allocating: pieces are cut at `=` and `;` found eight bytes
-//! at a time.
+//! does, without allocating and as bytes: pieces are cut at `=` and `;`
+//! found eight bytes at a time, and a piece that is not UTF-8 is skipped on
+//! its own, so that an unrelated cookie, whatever its bytes, never hides
+//! the others.
 
 use std::collections::HashSet;
 
-/// The `(name, value)` pairs of one `Cookie` header, in order and with
-/// duplicates, read as [`Cookie::split_parse`](cookie::Cookie::split_parse)
-/// reads them.
+/// The raw `(name, value)` pieces of one `Cookie` header, untrimmed, in
+/// order and with duplicates: every `;`-separated piece that holds a `=`.
+/// [`text`] reads each half as the cookie crate would.
 #[inline]
-pub(super) fn split_cookies(header: &str) -> Pieces<'_> {
+pub(super) fn split_cookies(header: &[u8]) -> Pieces<'_> {
     Pieces { rest: header }
 }
 
 /// The iterator of [`split_cookies`]: each piece is read once, to its first
-/// `=` and then to its `;`. Both are ASCII, so every cut falls on a
-/// character boundary.
+/// `=` and then to its `;`. Both are ASCII, so in UTF-8 text every cut falls
+/// on a character boundary, and a piece is UTF-8 exactly when its name and
+/// value are.
 pub(super) struct Pieces<'a> {
-    rest: &'a str,
+    rest: &'a [u8],
 }
 
 impl<'a> Iterator for Pieces<'a> {
-    type Item = (&'a str, &'a str);
+    type Item = (&'a [u8], &'a [u8]);
 
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         while !self.rest.is_empty() {
-            let bytes = self.rest.as_bytes();
+            let bytes = self.rest;
             let (end, eq) = match find(bytes, b'=', b';') {
                 Some(eq) if bytes[eq] == b'=' => {
                     let value = &bytes[eq + 1..];
@@ -35,17 +38,42 @@ impl<'a> Iterator for Pieces<'a> {
                 Some(semicolon) => (semicolon, None),
                 None => (bytes.len(), None),
             };
-            let (piece, rest) = self.rest.split_at(end);
+            let (piece, rest) = bytes.split_at(end);
             self.rest = rest.get(1..).unwrap_or_default();
             if let Some(eq) = eq {
-                let name = trim(&piece[..eq]);
-                if !name.is_empty() {
-                    return Some((name, trim(&piece[eq + 1..])));
-                }
+                return Some((&piece[..eq], &piece[eq + 1..]));
             }
         }
         None
     }
+}
+
+/// A name or value as the cookie crate reads it: the text, trimmed; `None`
+/// when the bytes are not UTF-8 (the piece is skipped).
+#[inline]
+pub(super) fn text(bytes: &[u8]) -> Option<&str> {
+    std::str::from_utf8(bytes).ok().map(trim)
+}
+
+/// Whether the raw name of a piece reads as `name` (no cookie's name is
+/// empty). A name with plain ASCII ends needs no trimming, so it is compared
+/// as bytes without checking that it is UTF-8 (equal to a `&str`, it is);
+/// only other names are decoded.
+#[inline]
+pub(super) fn is_named(raw: &[u8], name: &str) -> bool {
+    if name.is_empty() {
+        return false;
+    }
+    match (raw.first(), raw.last()) {
+        (Some(&first), Some(&last)) if is_plain(first) && is_plain(last) => raw == name.as_bytes(),
+        _ => text(raw) == Some(name),
+    }
+}
+
+/// A byte that [`str::trim`] never trims from an end: visible ASCII.
+#[inline]
+fn is_plain(byte: u8) -> bool {
+    (b'!'..0x80).contains(&byte)
 }
 
 /// Where the first `a` or `b` is in `bytes`, testing eight bytes at a time:
@@ -82,11 +110,7 @@ fn find(bytes: &[u8], a: u8, b: u8) -> Option<usize> {
 #[inline]
 fn trim(s: &str) -> &str {
     match (s.as_bytes().first(), s.as_bytes().last()) {
-        (Some(&first), Some(&last))
-            if (b'!'..0x80).contains(&first) && (b'!'..0x80).contains(&last) =>
-        {
-            s
-        }
+        (Some(&first), Some(&last)) if is_plain(first) && is_plain(last) => s,
         _ => s.trim(),
     }
 }
@@ -126,12 +150,19 @@ mod tests {
     use super::*;
     use crate::integration::RequestContext;
 
-    /// The reference reading: every `Cookie` header that is text, parsed up
-    /// front by the cookie crate, the first cookie of a name kept.
+    /// The reference reading: of every `Cookie` header, the `;`-separated
+    /// pieces that are UTF-8, parsed up front by the cookie crate, the first
+    /// cookie of a name kept. (A header that is UTF-8 as a whole is given to
+    /// the cookie crate exactly as it came.)
     fn eager(headers: &[HeaderValue]) -> Vec<(String, String)> {
         let mut cookies: Vec<(String, String)> = Vec::new();
-        for text in headers.iter().filter_map(|h| h.to_str().ok()) {
-            for cookie in Cookie::split_parse(text).flatten() {
+        for header in headers {
+            let text: Vec<&str> = header
+                .as_bytes()
+                .split(|&b| b == b';')
+                .filter_map(|piece| std::str::from_utf8(piece).ok())
+                .collect();
+            for cookie in Cookie::split_parse(text.join(";")).flatten() {
                 let (name, value) = cookie.name_value();
                 if !cookies.iter().any(|(seen, _)| seen == name) {
                     cookies.push((name.to_owned(), value.to_owned()));
@@ -226,6 +257,11 @@ mod tests {
             &[b"\ta=1\t;\tb\t=\t2"],
             &[b"a=\xff; b=1", b"b=2; c=3"],
             &[b"c=0", b"a=\xe9t\xe9", b"a=1"],
+            &[b"session_id=abc; lang=fran\xc3\xa7ais"],
+            &[b"lang=fran\xc3\xa7ais; session_id=abc"],
+            &[b"session_id=abc; theme=caf\xe9; x=\x80"],
+            &[b"\xff\xfe=1; a=\xc3; \xc3\xa9=\xc3\xa9; session_id=abc"],
+            &[b"\xc2\xa0a\xc2\xa0=\xe3\x80\x80x; b=1"],
             &[b"a=1%20x; b=%ZZ"],
             &[b"session_id=0123456789abcdef0123456789abcdef; s_user=eyJh; f_success=AAAA"],
         ];
@@ -268,14 +304,17 @@ mod tests {
     }
 
     /// Bytes that make cookie headers interesting: separators, quotes,
-    /// whitespace, and bytes that are not text.
+    /// whitespace (Unicode's too), UTF-8 that is not ASCII, and bytes that
+    /// are not UTF-8 at all.
     fn header_bytes() -> impl Strategy<Value = Vec<u8>> {
-        let byte = prop_oneof![
-            4 => prop::sample::select(b"ab=; \t\"".to_vec()),
-            1 => prop::sample::select(b"c%,\x7f\x01".to_vec()),
-            1 => 0x80u8..=0xff,
+        let chunk = prop_oneof![
+            4 => prop::sample::select(b"ab=; \t\"".to_vec()).prop_map(|b| vec![b]),
+            1 => prop::sample::select(b"c%,\x7f\x01".to_vec()).prop_map(|b| vec![b]),
+            2 => prop::sample::select(vec!["\u{e7}", "\u{e9}", "\u{a0}", "\u{3000}", "\u{1f36a}"])
+                .prop_map(|c| c.as_bytes().to_vec()),
+            1 => (0x80u8..=0xff).prop_map(|b| vec![b]),
         ];
-        prop::collection::vec(byte, 0..48)
+        prop::collection::vec(chunk, 0..40).prop_map(|chunks| chunks.concat())
     }
 
     proptest! {

@@ -6,7 +6,7 @@ use http::{HeaderMap, HeaderValue};
 
 mod cookie_header;
 
-use cookie_header::{Seen, split_cookies};
+use cookie_header::{Seen, is_named, split_cookies, text};
 
 /// A constant name: looking up by `&str` would parse the name on every request.
 static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
@@ -36,8 +36,10 @@ static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 ///   around a value are kept (`a="1"` has the value `"1"`);
 /// - of two cookies of one name the first wins, across several `Cookie`
 ///   headers in their order (browsers send the most specific path first);
-/// - a `Cookie` header that is not visible ASCII ([`HeaderValue::to_str`]
-///   fails) is skipped as a whole.
+/// - the header is read as bytes, not as text: a piece that is not UTF-8
+///   (a Latin-1 `é`, stray bytes) is skipped on its own, and a piece that is
+///   UTF-8 but not ASCII (`lang=français`) is read like any other. An
+///   unrelated cookie, whatever its bytes, never hides the session's.
 ///
 /// ```
 /// use session_core::integration::RequestContext;
@@ -75,6 +77,14 @@ impl Raw {
             Raw::Text(text) => Some(text),
         }
     }
+
+    /// The bytes as they arrived.
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Raw::Header(value) => value.as_bytes(),
+            Raw::Text(text) => text.as_bytes(),
+        }
+    }
 }
 
 impl RequestContext {
@@ -93,8 +103,8 @@ impl RequestContext {
     }
 
     /// A request with every `Cookie` header of `headers`, in order, and its
-    /// `X-Forwarded-For`. The values are kept, not parsed: a header that is
-    /// not valid text is skipped when cookies are read.
+    /// `X-Forwarded-For`. The values are kept, not parsed: they are read, as
+    /// bytes, when a cookie is asked for.
     pub fn from_headers(headers: &HeaderMap) -> Self {
         let mut cookie_headers = headers.get_all(COOKIE).iter();
         let cookie_header = cookie_headers.next().cloned().map(Raw::Header);
@@ -126,9 +136,12 @@ impl RequestContext {
     }
 
     /// The value of the first cookie called `name`, found by reading the
-    /// `Cookie` headers up to it.
+    /// `Cookie` headers up to it. Only the names are looked at on the way:
+    /// the one value returned is the only one checked to be text.
     pub fn cookie(&self, name: &str) -> Option<&str> {
-        self.all_cookies().find(|(n, _)| *n == name).map(|(_, v)| v)
+        self.pieces()
+            .filter(|(raw_name, _)| is_named(raw_name, name))
+            .find_map(|(_, raw_value)| text(raw_value))
     }
 
     /// Every cookie, as `(name, value)`, in the order sent; of two cookies
@@ -140,13 +153,18 @@ impl RequestContext {
 
     /// Every cookie of every `Cookie` header, duplicates included.
     fn all_cookies(&self) -> impl Iterator<Item = (&str, &str)> {
-        let more = self
-            .more_cookie_headers
-            .iter()
-            .filter_map(|v| v.to_str().ok());
+        self.pieces().filter_map(|(raw_name, raw_value)| {
+            let name = text(raw_name).filter(|name| !name.is_empty())?;
+            Some((name, text(raw_value)?))
+        })
+    }
+
+    /// The raw `name=value` pieces of every `Cookie` header, in order.
+    fn pieces(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
+        let more = self.more_cookie_headers.iter().map(HeaderValue::as_bytes);
         self.cookie_header
             .iter()
-            .filter_map(Raw::text)
+            .map(Raw::bytes)
             .chain(more)
             .flat_map(split_cookies)
     }
