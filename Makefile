@@ -1,12 +1,17 @@
 # One task runner for people and CI (.ci/run calls `make ci`).
 CARGO ?= cargo
 
-.PHONY: ci test fmt-check clippy doc package bench bench-http bench-all bench-profile demo
+.PHONY: ci setup test fmt-check clippy doc package bench bench-http bench-all bench-profile demo
 
 ci: fmt-check clippy doc package test
 
+# What the tests need besides Rust (chromium, chromedriver, Redis, PostgreSQL): installed or
+# started when missing, with each step printed; only checks when all is there.
+setup:
+	scripts/test-deps.sh
+
 # The test command the README gives.
-test:
+test: setup
 	$(CARGO) test --workspace --all-features
 
 fmt-check:

@@ -7,8 +7,13 @@
 //! text) and logs out. The tests take turns: three browsers at once on a small
 //! CI machine only make each one slower.
 //!
+//! `styled_dashboard` looks at the page as a visitor does: the flash alert is
+//! styled (coloured, readable, per level), the page fits a phone and shows
+//! keyboard focus, and its screenshot of the dashboard is
+//! `docs/demo-dashboard.png`, the one in the README.
+//!
 //! Without `chromium` and `chromedriver` these tests fail, they never skip:
-//! `apt-get install chromium chromium-driver` (`.ci/run` does).
+//! `make test` installs them (`scripts/test-deps.sh`).
 
 #[path = "../examples/demo/mod.rs"]
 pub mod demo;
@@ -22,6 +27,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+use fantoccini::key::Key;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 use session_core::SessionConfig;
@@ -53,6 +60,38 @@ fn tera_memory() {
 #[test]
 fn minijinja_cookie() {
     run("minijinja", "cookie");
+}
+
+/// See [`look`]; also writes [`SCREENSHOT`].
+#[test]
+fn styled_dashboard() {
+    let (chromium, chromedriver) = browser_binaries();
+    // A failed test poisons the lock; the next one may still run.
+    let _turn = ONE_BROWSER_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    let scenario = async {
+        let dir = TempDir::new("styled");
+        let addr = start_demo("minijinja", "memory").await?;
+        let chromedriver = Chromedriver::start(&chromedriver, &dir.0).await?;
+        let client = connect(&chromedriver, &chromium, &dir.0.join("profile")).await?;
+        let result = look(&client, &format!("http://{addr}")).await;
+        let closed = client.close().await;
+        result?;
+        closed?;
+        TestResult::Ok(())
+    };
+    let outcome = runtime.block_on(async { tokio::time::timeout(SCENARIO, scenario).await });
+    match outcome {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => panic!("browser test styled_dashboard failed: {e}"),
+        Err(_) => panic!("browser test styled_dashboard took longer than {SCENARIO:?}"),
+    }
 }
 
 fn run(engine: &str, driver: &str) {
@@ -97,7 +136,7 @@ fn browser_binaries() -> (PathBuf, PathBuf) {
             .collect();
             panic!(
                 "the browser test needs {} on PATH: install them with \
-                 `apt-get install chromium chromium-driver` (.ci/run does this)",
+                 `apt-get install chromium chromium-driver` (`make setup` does this)",
                 missing.join(" and ")
             )
         }
@@ -304,6 +343,7 @@ async fn steps(c: &Client, base: &str, driver: &str) -> TestResult {
         text(c, "p#user").await?,
         format!("Signed in as {name}."),
     )?;
+    visible_alert(c).await?;
 
     // The browser really holds the session, in cookies scripts cannot read.
     let cookies: Vec<String> = c
@@ -467,4 +507,254 @@ async fn wait_for_new_page(c: &Client, path: &str, after: &str) -> TestResult {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// Where the screenshot of the dashboard goes (the README shows it).
+const SCREENSHOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/demo-dashboard.png");
+/// The desktop window the screenshot is taken in, and a phone's.
+const DESKTOP: (u32, u32) = (900, 560);
+const PHONE: (u32, u32) = (390, 844);
+
+/// The demo as a visitor sees it: a styled alert per level, a screenshot, the
+/// keyboard focus, a phone-sized window, the form-error styles.
+async fn look(c: &Client, base: &str) -> TestResult {
+    c.set_window_size(DESKTOP.0, DESKTOP.1).await?;
+    c.goto(&format!("{base}/")).await?;
+    c.find(Locator::Css("input#name"))
+        .await?
+        .send_keys("Ada Lovelace")
+        .await?;
+    click_and_wait(c, "button#login", "/dashboard").await?;
+    check_eq(
+        "the flash after logging in",
+        alerts(c).await?,
+        vec![(
+            "alert alert-success".to_owned(),
+            "Welcome back, Ada Lovelace!".to_owned(),
+        )],
+    )?;
+    let success = visible_alert(c).await?;
+    save_screenshot(&c.screenshot().await?, c).await?;
+
+    // Everything the page loaded came from the demo (it works offline, under a
+    // `default-src 'self'` policy): no CDN, no inline style or script.
+    check_eq(
+        "what the page loaded from elsewhere, or inline",
+        c.execute(
+            "const links = document.querySelectorAll('link[href], script[src], img[src], iframe[src]');
+             return performance.getEntriesByType('resource').map(e => e.name)
+                 .concat([...links].map(e => e.href || e.src))
+                 .filter(url => !url.startsWith(location.origin + '/'))
+                 .concat([...document.querySelectorAll('[style], style, script')]
+                     .map(e => e.outerHTML))",
+            vec![],
+        )
+        .await?,
+        json!([]),
+    )?;
+
+    // Tab from the top: the header link, then the logout button, each with a focus ring.
+    for expected in ["A session-views", "BUTTON logout"] {
+        c.perform_actions(
+            KeyActions::new("keyboard".to_owned())
+                .then(KeyAction::Down {
+                    value: Key::Tab.into(),
+                })
+                .then(KeyAction::Up {
+                    value: Key::Tab.into(),
+                }),
+        )
+        .await?;
+        let focused = c
+            .execute(
+                "const e = document.activeElement, s = getComputedStyle(e);
+                 return [e.tagName + ' ' + (e.id || e.textContent.trim()), s.outlineStyle,
+                         parseFloat(s.outlineWidth)]",
+                vec![],
+            )
+            .await?;
+        if focused[0] != expected
+            || focused[1] != "solid"
+            || focused[2].as_f64().unwrap_or(0.0) < 2.0
+        {
+            return Err(format!(
+                "after Tab: expected {expected} focused with a visible outline; \
+                 [element, outline style, outline width]: {focused}"
+            )
+            .into());
+        }
+    }
+
+    // Each level has its own colours; on a phone the page fits the screen.
+    let warning = flash(c, base, "warning").await?;
+    c.set_window_size(PHONE.0, PHONE.1).await?;
+    let danger = flash(c, base, "danger").await?;
+    let widths = c
+        .execute(
+            "return [document.documentElement.scrollWidth, window.innerWidth]",
+            vec![],
+        )
+        .await?;
+    if widths[0].as_f64() > widths[1].as_f64() || widths[1].as_f64() > Some(f64::from(PHONE.0)) {
+        return Err(format!(
+            "on a {PHONE:?} window the page scrolls sideways: [scrollWidth, innerWidth] {widths}"
+        )
+        .into());
+    }
+    if success == warning || warning == danger || success == danger {
+        return Err(format!(
+            "the levels look alike: success {success}, warning {warning}, danger {danger}"
+        )
+        .into());
+    }
+
+    // The form errors' markup (an `.error` beside a field, a list in an alert) is styled too.
+    let errors = c
+        .execute(
+            "const main = document.querySelector('main');
+             main.insertAdjacentHTML('beforeend', '<ul class=\"alert alert-danger\" role=\"alert\">\
+               <li>Name is required.</li></ul><label>Name <input aria-invalid=\"true\">\
+               <span class=\"error\">Name is required.</span></label>');
+             const list = getComputedStyle(main.querySelector('ul.alert'));
+             const error = getComputedStyle(main.querySelector('.error'));
+             const field = getComputedStyle(main.querySelector('[aria-invalid]'));
+             return [list.backgroundColor, error.color, getComputedStyle(main).color,
+                     field.borderTopColor, error.color]",
+            vec![],
+        )
+        .await?;
+    let list = rgba(&errors[0])?;
+    if list.3 < 1.0 || errors[1] == errors[2] || errors[3] != errors[4] {
+        return Err(format!(
+            "form errors unstyled: [list background, .error colour, text colour, \
+             invalid field border, .error colour] {errors}"
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// Flashes `level` through the home page's form; returns the alert's background.
+async fn flash(c: &Client, base: &str, level: &str) -> TestResult<String> {
+    c.goto(&format!("{base}/")).await?;
+    c.find(Locator::Css("select#level"))
+        .await?
+        .select_by_value(level)
+        .await?;
+    let message = c.find(Locator::Css("input#message")).await?;
+    message.clear().await?;
+    message.send_keys(&format!("A {level} message")).await?;
+    click_and_wait(c, "button#flash", "/").await?;
+    visible_alert(c).await
+}
+
+/// Fails unless the page's one `.alert` is on screen with a size, an opaque
+/// background that stands out from the page, and text readable on it
+/// (contrast at least 4.5:1); returns the background colour.
+async fn visible_alert(c: &Client) -> TestResult<String> {
+    let found = c
+        .execute(
+            "const all = document.querySelectorAll('.alert');
+             if (all.length !== 1) return 'alerts on the page: ' + all.length;
+             const a = all[0], r = a.getBoundingClientRect(), s = getComputedStyle(a);
+             return {width: r.width, height: r.height,
+                     onScreen: r.top >= 0 && r.left >= 0 && r.bottom <= innerHeight
+                               && r.right <= innerWidth,
+                     shown: s.display !== 'none' && s.visibility === 'visible'
+                            && parseFloat(s.opacity) === 1,
+                     background: s.backgroundColor, color: s.color,
+                     around: getComputedStyle(a.parentElement).backgroundColor}",
+            vec![],
+        )
+        .await?;
+    let background = found["background"].as_str().unwrap_or_default().to_owned();
+    let fail = |why: &str| Err(format!("the alert is not visible: {why}; found {found}").into());
+    if !found.is_object() {
+        return fail("not exactly one");
+    }
+    let size = |key: &str| found[key].as_f64().unwrap_or(0.0);
+    if size("width") <= 0.0 || size("height") <= 0.0 {
+        return fail("no size");
+    }
+    if found["onScreen"] != true || found["shown"] != true {
+        return fail("off screen or hidden");
+    }
+    let (bg, fg) = (rgba(&found["background"])?, rgba(&found["color"])?);
+    if bg.3 < 1.0 || found["background"] == found["around"] {
+        return fail("no background of its own (is the stylesheet served?)");
+    }
+    let ratio = contrast((bg.0, bg.1, bg.2), (fg.0, fg.1, fg.2));
+    if ratio < 4.5 {
+        return fail(&format!("text contrast {ratio:.2}:1, under 4.5:1"));
+    }
+    Ok(background)
+}
+
+/// `rgb(r, g, b)` or `rgba(r, g, b, a)` as computed styles give colours.
+fn rgba(value: &Value) -> TestResult<(f64, f64, f64, f64)> {
+    let text = value.as_str().unwrap_or_default();
+    let inner = text
+        .strip_prefix("rgba(")
+        .or_else(|| text.strip_prefix("rgb("))
+        .and_then(|rest| rest.strip_suffix(')'))
+        .ok_or_else(|| format!("not an rgb() colour: {value}"))?;
+    let parts: Vec<f64> = inner
+        .split(',')
+        .map(|part| part.trim().parse())
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("{value}: {e}"))?;
+    match parts[..] {
+        [r, g, b] => Ok((r, g, b, 1.0)),
+        [r, g, b, a] => Ok((r, g, b, a)),
+        _ => Err(format!("not an rgb() colour: {value}").into()),
+    }
+}
+
+/// The WCAG contrast ratio of two sRGB colours (1 to 21).
+fn contrast(a: (f64, f64, f64), b: (f64, f64, f64)) -> f64 {
+    let luminance = |(r, g, b): (f64, f64, f64)| {
+        let channel = |c: f64| {
+            let c = c / 255.0;
+            if c <= 0.040_45 {
+                c / 12.92
+            } else {
+                ((c + 0.055) / 1.055).powf(2.4)
+            }
+        };
+        0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b)
+    };
+    let (la, lb) = (luminance(a), luminance(b));
+    (la.max(lb) + 0.05) / (la.min(lb) + 0.05)
+}
+
+/// Checks that `png` is a PNG of the whole viewport, then writes it to
+/// [`SCREENSHOT`] (only when it changed, so an unchanged page leaves the
+/// committed file alone).
+async fn save_screenshot(png: &[u8], c: &Client) -> TestResult {
+    let viewport = c
+        .execute(
+            "return [innerWidth * devicePixelRatio, innerHeight * devicePixelRatio]",
+            vec![],
+        )
+        .await?;
+    let size = |at: usize| {
+        png.get(at..at + 4)
+            .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+    };
+    let (width, height) = (size(16), size(20));
+    if !png.starts_with(b"\x89PNG\r\n\x1a\n")
+        || width.map(f64::from) != viewport[0].as_f64()
+        || height.map(f64::from) != viewport[1].as_f64()
+    {
+        return Err(format!(
+            "the screenshot is not a PNG of the viewport {viewport}: {width:?} x {height:?}, {} bytes",
+            png.len()
+        )
+        .into());
+    }
+    if std::fs::read(SCREENSHOT).ok().as_deref() != Some(png) {
+        std::fs::write(SCREENSHOT, png).map_err(|e| format!("writing {SCREENSHOT}: {e}"))?;
+        eprintln!("browser test: wrote {SCREENSHOT}");
+    }
+    Ok(())
 }

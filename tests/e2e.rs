@@ -408,3 +408,47 @@ async fn both_engines_render_the_same_bytes_for_the_same_session() {
     mj.stop().await;
     tera.stop().await;
 }
+
+/// The stylesheet the pages link: CSS from the demo itself, served without
+/// touching the session, so a flash waiting for the next page is still there
+/// after the browser fetched it, and no cookie is set.
+#[tokio::test]
+async fn the_stylesheet_is_served_without_touching_the_session() {
+    for driver in ["memory", "cookie"] {
+        let server = Server::start(driver, "minijinja").await;
+        let client = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        let res = client
+            .post(server.url("/flash"))
+            .form(&[("level", "warning"), ("message", "kept")])
+            .send()
+            .await
+            .expect("POST /flash");
+        assert_eq!(res.status(), StatusCode::SEE_OTHER, "{driver}");
+        let css = client
+            .get(server.url("/static/app.css"))
+            .send()
+            .await
+            .expect("GET the stylesheet");
+        assert_eq!(css.status(), StatusCode::OK, "{driver}");
+        assert_eq!(
+            css.headers()[reqwest::header::CONTENT_TYPE],
+            "text/css; charset=utf-8"
+        );
+        assert!(
+            css.headers().get(reqwest::header::SET_COOKIE).is_none(),
+            "{driver}: {:?}",
+            css.headers()
+        );
+        assert!(css.text().await.expect("body").contains(".alert-warning"));
+        let (_, html) = get(&client, server.url("/")).await;
+        assert!(
+            html.contains(">kept<"),
+            "{driver}: the flash is gone: {html}"
+        );
+        server.stop().await;
+    }
+}

@@ -10,6 +10,7 @@
 //! | `POST /flash` (form `level`, `message`) | flashes `level` = `message`, 303 to `/` |
 //! | `POST /logout` | invalidates, flashes `warning`, 303 to `/` |
 //! | `GET /session` | `all()` of the default driver as JSON |
+//! | `GET /static/app.css` | the pages' stylesheet (`static/app.css`), compiled in |
 #![allow(dead_code)] // each includer uses a different part
 
 use std::convert::Infallible;
@@ -163,12 +164,14 @@ async fn route(demo: &Demo, req: Request<Incoming>) -> Response<Full<Bytes>> {
         }
         ("/dashboard", true, _) => dashboard(demo, &req).await,
         ("/session", true, _) => session_json(&req).await,
+        (STYLESHEET_PATH, true, _) => stylesheet(),
         ("/login", _, true) => login(req).await,
         ("/flash", _, true) => flash(req).await,
         ("/logout", _, true) => logout(req).await,
         ("/" | "/dashboard" | "/session" | "/login" | "/flash" | "/logout", _, _) => {
             text(StatusCode::METHOD_NOT_ALLOWED, "405 Method Not Allowed\n")
         }
+        (STYLESHEET_PATH, _, _) => text(StatusCode::METHOD_NOT_ALLOWED, "405 Method Not Allowed\n"),
         _ => text(StatusCode::NOT_FOUND, "404 Not Found\n"),
     }
 }
@@ -328,6 +331,23 @@ fn unavailable() -> Response<Full<Bytes>> {
     );
     res.headers_mut()
         .insert(header::RETRY_AFTER, http::HeaderValue::from_static("1"));
+    res
+}
+
+/// Where the pages (`templates/demo/base.html`) link the stylesheet.
+const STYLESHEET_PATH: &str = "/static/app.css";
+
+/// The stylesheet, served by the demo itself so that it works offline. It
+/// never touches the session: a stylesheet request neither loads it nor
+/// clears the flash.
+fn stylesheet() -> Response<Full<Bytes>> {
+    let mut res = Response::new(Full::from(Bytes::from_static(include_bytes!(
+        "../../static/app.css"
+    ))));
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        http::HeaderValue::from_static("text/css; charset=utf-8"),
+    );
     res
 }
 

@@ -12,6 +12,7 @@
 //! | `GET /` | the home page, showing `FLOOR_FLASH` as a success message |
 //! | `GET /dashboard` | the dashboard, signed in as `FLOOR_NAME` |
 //! | `POST /flash` | reads the form as the demo does, 303 to `/` |
+//! | `GET /static/app.css` | the stylesheet the pages link, as the demo serves it |
 //!
 //! `PORT=8001 cargo run --release -p session-views-bench --bin floor`
 
@@ -131,6 +132,7 @@ async fn route(floor: &Floor, req: Request<Incoming>) -> Response<Full<Bytes>> {
             json!({"title": "Dashboard", "name": floor.name, "flash": {}}),
         ),
         (&Method::POST, "/flash") => flash(req).await,
+        (&Method::GET, "/static/app.css") => stylesheet(),
         _ => text(StatusCode::NOT_FOUND, "404 Not Found\n"),
     }
 }
@@ -181,6 +183,18 @@ async fn flash(req: Request<Incoming>) -> Response<Full<Bytes>> {
     *res.status_mut() = StatusCode::SEE_OTHER;
     res.headers_mut()
         .insert(header::LOCATION, http::HeaderValue::from_static("/"));
+    res
+}
+
+/// The demo's stylesheet, compiled in and served as the demo does.
+fn stylesheet() -> Response<Full<Bytes>> {
+    let mut res = Response::new(Full::from(Bytes::from_static(include_bytes!(
+        "../../../../static/app.css"
+    ))));
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        http::HeaderValue::from_static("text/css; charset=utf-8"),
+    );
     res
 }
 
