@@ -31,11 +31,14 @@ package:
 bench:
 	$(CARGO) bench --workspace
 
-# The demo against a bare hyper floor under wrk.
+# The demo (memory, cookie) against the floor: bench/run.sh's method with
+# fewer servers.
 bench-http:
 	bench/http.sh
 
-# Ours (memory, cookie, redis) against the floor and the peers.
+# Ours (memory, cookie, redis) against the floor and the peers under wrk, the
+# server pinned to one core and wrk to the other, with 1k and 1M sessions in
+# each store, fresh servers per scenario (about 30 minutes once built).
 bench-all:
 	bench/run.sh
 

@@ -8,22 +8,34 @@
 #   cargo_target_dir         the workspace's target directory (cargo metadata;
 #                            honours CARGO_TARGET_DIR)
 #   has_server NAME          whether NAME is one of SERVERS
-#   redis_select             reads BENCH_REDIS_URL into redis_host/_port/_db;
-#                            drops redis and peer-redis from SERVERS when Redis
-#                            does not answer; notes whether the database was
-#                            empty (REDIS_EMPTY_AT_START)
-#   redis_cleanup            empties that database if it was empty at the start
+#   redis_select             the Redis databases of ours (BENCH_REDIS_URL) and
+#                            the peer (BENCH_PEER_REDIS_URL); drops redis and
+#                            peer-redis from SERVERS when theirs does not
+#                            answer; notes which databases were empty
+#   redis_require_empty      exits unless every database in use was empty at
+#                            the start (bench/run.sh empties them between
+#                            scenarios)
+#   redis_flush              empties the databases in use
+#   redis_cleanup            empties those that were empty at the start
+#   pin_setup                from PIN, SERVER_CPUS and CLIENT_CPUS: SERVER_PIN
+#                            and CLIENT_PIN (taskset prefixes, empty with
+#                            PIN=0), SERVER_CORES (the cores the server may
+#                            use) and SERVER_WORKERS (its tokio worker threads)
 #   assign_ports             PORT[s] = PORT_BASE + n and URL[s] for each of
 #                            SERVERS; exits if a port already answers
 #   start_server NAME [WRAPPER...]
 #                            starts floor, memory, cookie, redis, peer or
 #                            peer-redis on PORT[NAME] (under WRAPPER, e.g.
-#                            valgrind, if given), logging to $WORK/NAME.log;
-#                            its pid in PID[NAME]
+#                            valgrind or taskset, if given), logging to
+#                            $WORK/NAME.log; its pid in PID[NAME]; with
+#                            SERVER_WORKERS set, that many tokio workers
 #   wait_for_servers [TRIES] waits (TRIES x 0.1 s, default 100) until each of
 #                            SERVERS answers GET /; prints the log of one that
 #                            does not and exits
 #   stop_servers             ends every PID (TERM, then KILL after 10 s)
+#   prefill SERVER N         N logins without cookies (N new sessions in the
+#                            server's store); nothing for the floor and the
+#                            cookie driver, which keep no sessions
 #   login URL [JAR]          logs in through the form, shows the dashboard once
 #                            (taking the welcome message) and prints the Cookie
 #                            header a browser would now send
@@ -39,7 +51,8 @@
 # the same pages. Uses the caller's SERVERS, PORT_BASE, WORK, BIN (the
 # workspace's release directory: the demo in BIN/examples/app, the
 # session-views-bench binaries such as BIN/floor), PEER_BIN and, where set,
-# BENCH_REDIS_URL, PEER_REDIS_POOL and MEMORY_MAX_SESSIONS.
+# BENCH_REDIS_URL, BENCH_PEER_REDIS_URL, PEER_REDIS_POOL,
+# MEMORY_MAX_SESSIONS, PIN, SERVER_CPUS and CLIENT_CPUS.
 
 # The user who logs in, the flash message, and the cookie driver's secret.
 NAME="Ada Lovelace"
@@ -74,32 +87,112 @@ has_server() {
   return 1
 }
 
-# Redis: host, port and database from the URL; the database must be ours.
-REDIS_EMPTY_AT_START=0
+# Redis: ours in BENCH_REDIS_URL's database, the peer's (whose keys have no
+# prefix) in BENCH_PEER_REDIS_URL's, so that each server's store holds only
+# its own sessions.
+BENCH_REDIS_URL=${BENCH_REDIS_URL:-redis://127.0.0.1:6379/11}
+BENCH_PEER_REDIS_URL=${BENCH_PEER_REDIS_URL:-redis://127.0.0.1:6379/12}
+# The databases in use, as "host port db", and those that were empty.
+REDIS_DBS=()
+declare -gA REDIS_WAS_EMPTY
+
+# redis_parts URL: "host port db" of a redis:// URL.
+redis_parts() {
+  local host port db
+  host=$(echo "$1" | sed -E 's#^redis://([^:/]+).*#\1#')
+  port=$(echo "$1" | sed -nE 's#^redis://[^:/]+:([0-9]+).*#\1#p')
+  db=$(echo "$1" | sed -nE 's#^redis://[^/]+/([0-9]+)$#\1#p')
+  echo "$host ${port:-6379} ${db:-0}"
+}
+
 redis_select() {
-  local keys kept s
-  redis_host=$(echo "$BENCH_REDIS_URL" | sed -E 's#^redis://([^:/]+).*#\1#')
-  redis_port=$(echo "$BENCH_REDIS_URL" | sed -nE 's#^redis://[^:/]+:([0-9]+).*#\1#p')
-  redis_port=${redis_port:-6379}
-  redis_db=$(echo "$BENCH_REDIS_URL" | sed -nE 's#^redis://[^/]+/([0-9]+)$#\1#p')
-  redis_db=${redis_db:-0}
-  if has_server redis || has_server peer-redis; then
-    if ! (exec 3<>"/dev/tcp/$redis_host/$redis_port") 2>/dev/null; then
-      echo "Redis does not answer at $redis_host:$redis_port: leaving out redis and peer-redis" >&2
-      kept=()
-      for s in "${SERVERS[@]}"; do [[ $s == redis || $s == peer-redis ]] || kept+=("$s"); done
-      SERVERS=("${kept[@]}")
-    elif command -v redis-cli >/dev/null; then
-      keys=$(redis-cli -h "$redis_host" -p "$redis_port" -n "$redis_db" dbsize)
-      [ "$keys" = 0 ] && REDIS_EMPTY_AT_START=1
-      echo "Redis database $redis_db holds $keys keys before the run"
+  local server url host port db keys kept=() dropped=()
+  for server in "${SERVERS[@]}"; do
+    case $server in
+      redis) url=$BENCH_REDIS_URL ;;
+      peer-redis) url=$BENCH_PEER_REDIS_URL ;;
+      *) kept+=("$server"); continue ;;
+    esac
+    read -r host port db <<<"$(redis_parts "$url")"
+    if ! (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null; then
+      dropped+=("$server")
+      continue
     fi
+    kept+=("$server")
+    REDIS_DBS+=("$host $port $db")
+    if command -v redis-cli >/dev/null; then
+      keys=$(redis-cli -h "$host" -p "$port" -n "$db" dbsize)
+      [ "$keys" = 0 ] && REDIS_WAS_EMPTY["$host $port $db"]=1
+      echo "Redis $host:$port database $db ($server) holds $keys keys before the run"
+    fi
+  done
+  if [ "${#dropped[@]}" -gt 0 ]; then
+    echo "Redis does not answer for ${dropped[*]}: leaving them out" >&2
   fi
+  SERVERS=("${kept[@]}")
+}
+
+redis_require_empty() {
+  local dbs
+  for dbs in "${REDIS_DBS[@]}"; do
+    if [ -z "${REDIS_WAS_EMPTY[$dbs]:-}" ]; then
+      read -r host port db <<<"$dbs"
+      echo "Redis $host:$port database $db is not empty (or redis-cli is missing): bench/${0##*/}" >&2
+      echo "empties its databases between scenarios, so they must be its own. Empty it" >&2
+      echo "(redis-cli -h $host -p $port -n $db flushdb) or point BENCH_REDIS_URL /" >&2
+      echo "BENCH_PEER_REDIS_URL at empty databases." >&2
+      exit 1
+    fi
+  done
+}
+
+redis_flush() {
+  local dbs host port db
+  for dbs in "${REDIS_DBS[@]}"; do
+    read -r host port db <<<"$dbs"
+    redis-cli -h "$host" -p "$port" -n "$db" flushdb >/dev/null
+  done
 }
 
 redis_cleanup() {
-  if [ "$REDIS_EMPTY_AT_START" = 1 ]; then
-    redis-cli -h "$redis_host" -p "$redis_port" -n "$redis_db" flushdb >/dev/null || true
+  local dbs host port db
+  for dbs in "${REDIS_DBS[@]}"; do
+    [ -n "${REDIS_WAS_EMPTY[$dbs]:-}" ] || continue
+    read -r host port db <<<"$dbs"
+    redis-cli -h "$host" -p "$port" -n "$db" flushdb >/dev/null || true
+  done
+}
+
+# cpu_count LIST: how many CPUs a taskset list such as 1, 0-1 or 0,2-3 names.
+cpu_count() {
+  awk -v list="$1" 'BEGIN { n = split(list, parts, ","); c = 0
+    for (i = 1; i <= n; i++) { if (split(parts[i], r, "-") == 2) c += r[2] - r[1] + 1; else c++ }
+    print c }'
+}
+
+# The server on SERVER_CPUS, the load generator on CLIENT_CPUS (defaults for
+# a 2-core machine: one core each), so that neither takes CPU time from the
+# other and the server's share of its cores can be read from /proc.
+pin_setup() {
+  PIN=${PIN:-1}
+  SERVER_CPUS=${SERVER_CPUS:-1}
+  CLIENT_CPUS=${CLIENT_CPUS:-0}
+  # shellcheck disable=SC2034 # used by the scripts that source this file
+  SERVER_PIN=()
+  # shellcheck disable=SC2034
+  CLIENT_PIN=()
+  SERVER_WORKERS=""
+  SERVER_CORES=$(nproc)
+  if [ "$PIN" = 1 ]; then
+    need taskset
+    # shellcheck disable=SC2034
+    SERVER_PIN=(taskset -c "$SERVER_CPUS")
+    # shellcheck disable=SC2034
+    CLIENT_PIN=(taskset -c "$CLIENT_CPUS")
+    SERVER_CORES=$(cpu_count "$SERVER_CPUS")
+    # One tokio worker per core the server may use (tokio would otherwise
+    # start one per core of the machine and time-slice them).
+    SERVER_WORKERS=$SERVER_CORES
   fi
 }
 
@@ -127,20 +220,21 @@ start_server() {
       vars+=(FLOOR_NAME="$NAME" FLOOR_FLASH="$MESSAGE")
       bin=$BIN/floor ;;
     memory | cookie | redis)
-      vars+=(SESSION_DRIVER="$server" SESSION_SECRET="$SECRET" TEMPLATE_ENGINE=minijinja)
-      [ -n "${BENCH_REDIS_URL:-}" ] && vars+=(REDIS_URL="$BENCH_REDIS_URL")
+      vars+=(SESSION_DRIVER="$server" SESSION_SECRET="$SECRET" TEMPLATE_ENGINE=minijinja
+        TEMPLATES_AUTO_RELOAD=0 REDIS_URL="$BENCH_REDIS_URL")
       [ -n "${MEMORY_MAX_SESSIONS:-}" ] && vars+=(SESSION_MAX_SESSIONS="$MEMORY_MAX_SESSIONS")
       bin=$BIN/examples/app ;;
     peer)
       vars+=(SESSION_STORE=memory)
       bin=$PEER_BIN/peer ;;
     peer-redis)
-      vars+=(SESSION_STORE=redis REDIS_URL="$BENCH_REDIS_URL" REDIS_POOL="$PEER_REDIS_POOL")
+      vars+=(SESSION_STORE=redis REDIS_URL="$BENCH_PEER_REDIS_URL" REDIS_POOL="$PEER_REDIS_POOL")
       bin=$PEER_BIN/peer ;;
     *)
       echo "unknown server $server" >&2
       exit 1 ;;
   esac
+  [ -n "${SERVER_WORKERS:-}" ] && vars+=(TOKIO_WORKER_THREADS="$SERVER_WORKERS")
   env "${vars[@]}" "$@" "$bin" >"$WORK/$server.log" 2>&1 &
   PID[$server]=$!
 }
@@ -172,6 +266,26 @@ stop_servers() {
     kill -9 "$pid" 2>/dev/null || true
   done
   for pid in "${PID[@]}"; do wait "$pid" 2>/dev/null || true; done
+  PID=()
+}
+
+# prefill SERVER N: N logins without cookies, PREFILL_PARALLEL (8) at a
+# time, through curl's URL globbing (one process, keep-alive connections);
+# every answer must be the login's 303 to /dashboard.
+prefill() {
+  local server=$1 n=$2 answers
+  case $server in floor | cookie) return 0 ;; esac
+  [ "$n" -gt 0 ] || return 0
+  answers=$(curl -s --no-progress-meter -Z --parallel-max "${PREFILL_PARALLEL:-8}" -o /dev/null \
+    -w '%{http_code} %{redirect_url}\n' --data-urlencode "name=$NAME" \
+    "${URL[$server]}/login?prefill=[1-$n]" 2>>"$WORK/prefill.log" |
+    awk '{ n[$1 " " $2]++ } END { for (k in n) print n[k], k }')
+  if ! echo "$answers" | awk -v n="$n" -v url="${URL[$server]}/dashboard" '
+      $2 == 303 && $3 == url { ok = $1 } END { exit !(ok == n) }'; then
+    echo "prefilling $server with $n sessions: unexpected answers (count, status, location):" >&2
+    echo "$answers" >&2
+    exit 1
+  fi
 }
 
 login() {

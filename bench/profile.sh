@@ -10,10 +10,13 @@
 #   examples/app.rs        memory, cookie, redis (SESSION_DRIVER=...)
 #   bench/harness          floor (the floor binary): the same pages, no sessions
 #   bench/peers            peer (tower-sessions MemoryStore), peer-redis
-# starts each selected server under
+# and, per scenario, starts each selected server afresh under
 #   valgrind --tool=callgrind --instr-atstart=no
-# logs in (as bench/run.sh), checks that all send the same pages, and then,
-# one server at a time, per scenario:
+# (no scenario inherits another's sessions; the Redis databases are emptied
+# in between), prefills each store with STORE_SESSIONS sessions (logins
+# without cookies, as bench/run.sh; the floor and the cookie driver keep
+# none), logs in, checks that all send the same pages, and then, one server
+# at a time:
 #   dashboard  GET /dashboard, logged in (the floor gets the same Cookie header)
 #   flash      POST /flash, then GET / with the cookies the POST set: a flash
 #              round trip (2 requests; curl's cookie engine carries the jar)
@@ -33,8 +36,13 @@
 # Settings (environment): N=2000 (requests per scenario and server; flash
 #   sends N/2 round trips) WARMUP_REQUESTS=50 PORT_BASE=18300
 #   SERVERS="floor memory cookie peer" (also redis, peer-redis; dropped when
-#   Redis does not answer) BENCH_REDIS_URL=redis://127.0.0.1:6379/11 (as
-#   bench/run.sh) PEER_REDIS_POOL=4
+#   Redis does not answer) BENCH_REDIS_URL=redis://127.0.0.1:6379/11 and
+#   BENCH_PEER_REDIS_URL=redis://127.0.0.1:6379/12 (as bench/run.sh: empty
+#   databases of their own) PEER_REDIS_POOL=4
+#   STORE_SESSIONS=1000 (sessions in each store before measuring; the count
+#   of instructions hardly depends on it, the cache misses bench/run.sh's
+#   1M store shows are not instructions; under valgrind a million logins
+#   take several minutes per server) PREFILL_PARALLEL=8
 #   PROF_TARGET_DIR (default: target-prof beside the checkout, so that the
 #   debug-info build never replaces the binaries of the usual target dir)
 #   PROFILE_KEEP=DIR keeps the callgrind files of the measured windows there
@@ -48,10 +56,11 @@ WARMUP_REQUESTS=${WARMUP_REQUESTS:-50}
 PORT_BASE=${PORT_BASE:-18300}
 read -ra SERVERS <<<"${SERVERS:-floor memory cookie peer}"
 SCENARIOS=(dashboard flash)
-BENCH_REDIS_URL=${BENCH_REDIS_URL:-redis://127.0.0.1:6379/11}
 PEER_REDIS_POOL=${PEER_REDIS_POOL:-4}
+STORE_SESSIONS=${STORE_SESSIONS:-1000}
+MEMORY_MAX_SESSIONS=${MEMORY_MAX_SESSIONS:-4000000}
 PROFILE_KEEP=${PROFILE_KEEP:-}
-COMMAND="bench/profile.sh (N=$N WARMUP_REQUESTS=$WARMUP_REQUESTS SERVERS=\"${SERVERS[*]}\")"
+COMMAND="bench/profile.sh (N=$N WARMUP_REQUESTS=$WARMUP_REQUESTS STORE_SESSIONS=$STORE_SESSIONS SERVERS=\"${SERVERS[*]}\")"
 # Directories given relative to where the script was started.
 PROF_TARGET_DIR=${PROF_TARGET_DIR:-}
 [ -n "$PROF_TARGET_DIR" ] && [ "${PROF_TARGET_DIR#/}" = "$PROF_TARGET_DIR" ] && PROF_TARGET_DIR=$PWD/$PROF_TARGET_DIR
@@ -68,6 +77,7 @@ if [ "$N" -lt 2 ] || [ $((N % 2)) != 0 ] || [ $((WARMUP_REQUESTS % 2)) != 0 ]; t
   exit 1
 fi
 redis_select
+redis_require_empty
 
 echo "== building (release, line tables) into $PROF_TARGET_DIR"
 export CARGO_PROFILE_RELEASE_DEBUG=line-tables-only
@@ -90,28 +100,6 @@ DIRTY=$(git status --short -- crates src examples templates bench/harness bench/
 make_work_dir
 
 assign_ports
-
-echo "== starting ${SERVERS[*]} under callgrind"
-for server in "${SERVERS[@]}"; do
-  start_server "$server" valgrind --tool=callgrind --instr-atstart=no \
-    --callgrind-out-file="$WORK/$server.callgrind"
-done
-# Starting under valgrind takes a while.
-wait_for_servers 300
-
-echo "== logging in"
-login_servers 0
-
-echo "== checking that all send the same pages"
-REFERENCE=${SERVERS[0]}
-check_pages "$REFERENCE" "$REFERENCE"
-
-# The flash round trips start from a logged-in jar of their own; the floor,
-# which sets no cookies, gets memory's Cookie header (as in bench/run.sh).
-for server in "${SERVERS[@]}"; do
-  [ "$server" = floor ] && continue
-  login "${URL[$server]}" "$WORK/$server.jar" >/dev/null
-done
 
 # curl_config SERVER SCENARIO COUNT FILE: a curl --config file of COUNT
 # requests (flash: COUNT/2 round trips) for one curl process, so one
@@ -164,18 +152,46 @@ send() {
   fi
 }
 
-echo "== checking the flash round trip over one connection"
-for server in "${SERVERS[@]}"; do
-  mkdir -p "$WORK/bodies.$server"
-  BODIES="$WORK/bodies.$server" curl_config "$server" flash 6 "$WORK/check.curl"
-  send "$server" flash 6 "$WORK/check.curl"
-  for i in 2 4 6; do
-    if ! grep -q "$MESSAGE" "$WORK/bodies.$server/$i"; then
-      echo "$server: GET / after POST /flash does not show the message (round trip $((i / 2)))" >&2
-      exit 1
-    fi
+# start_scenario SCENARIO: fresh servers under callgrind, prefilled, logged
+# in, their pages checked (and, for flash, the round trip).
+start_scenario() {
+  local scenario=$1 server start i
+  [ "${#REDIS_DBS[@]}" -gt 0 ] && redis_flush
+  echo "== $scenario: starting ${SERVERS[*]} under callgrind"
+  for server in "${SERVERS[@]}"; do
+    start_server "$server" valgrind --tool=callgrind --instr-atstart=no \
+      --callgrind-out-file="$WORK/$scenario-$server.callgrind"
   done
-done
+  # Starting under valgrind takes a while.
+  wait_for_servers 300
+  for server in "${SERVERS[@]}"; do
+    case $server in floor | cookie) continue ;; esac
+    start=$(date +%s.%N)
+    prefill "$server" "$STORE_SESSIONS"
+    echo "   $server: $STORE_SESSIONS sessions in $(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s"
+  done
+  login_servers 0
+  check_pages "${SERVERS[0]}" "${SERVERS[0]}"
+  [ "$scenario" = flash ] || return 0
+  # The flash round trips start from a logged-in jar of their own; the
+  # floor, which sets no cookies, gets memory's Cookie header (as in
+  # bench/run.sh).
+  for server in "${SERVERS[@]}"; do
+    [ "$server" = floor ] && continue
+    login "${URL[$server]}" "$WORK/$server.jar" >/dev/null
+  done
+  for server in "${SERVERS[@]}"; do
+    mkdir -p "$WORK/bodies.$server"
+    BODIES="$WORK/bodies.$server" curl_config "$server" flash 6 "$WORK/check.curl"
+    send "$server" flash 6 "$WORK/check.curl"
+    for i in 2 4 6; do
+      if ! grep -q "$MESSAGE" "$WORK/bodies.$server/$i"; then
+        echo "$server: GET / after POST /flash does not show the message (round trip $((i / 2)))" >&2
+        exit 1
+      fi
+    done
+  done
+}
 
 # callgrind_control, quiet unless it fails (its exit status is 0 even then;
 # it answers "OK." when the command was done).
@@ -189,10 +205,10 @@ control() {
 }
 
 # measure SERVER SCENARIO: sets IR to the total Ir of N requests; it is the
-# server's dump number DUMPS[SERVER] (one per call).
+# dump number DUMPS[SCENARIO-SERVER] of that server (one per call).
 declare -A DUMPS
 measure() {
-  local server=$1 scenario=$2 pid=${PID[$1]} n f files
+  local server=$1 scenario=$2 pid=${PID[$1]} n f files out="$WORK/$2-$1.callgrind"
   curl_config "$server" "$scenario" "$N" "$WORK/run.curl"
   if [ "$WARMUP_REQUESTS" -gt 0 ]; then
     curl_config "$server" "$scenario" "$WARMUP_REQUESTS" "$WORK/warmup.curl"
@@ -202,16 +218,16 @@ measure() {
   send "$server" "$scenario" "$N" "$WORK/run.curl"
   control -d "$pid"
   control -i off "$pid"
-  n=$((${DUMPS[$server]:-0} + 1))
-  DUMPS[$server]=$n
+  n=$((${DUMPS[$scenario-$server]:-0} + 1))
+  DUMPS[$scenario-$server]=$n
   # One file per dump (per thread with --separate-threads=yes: sum them).
-  files=("$WORK/$server.callgrind.$n" "$WORK/$server.callgrind.$n"-*)
+  files=("$out.$n" "$out.$n"-*)
   IR=0
   for f in "${files[@]}"; do
     [ -f "$f" ] || continue
     IR=$(awk -v s="$IR" '/^totals:/ { s += $2 } END { printf "%.0f", s }' "$f")
     if [ -n "$PROFILE_KEEP" ]; then
-      cp "$f" "$PROFILE_KEEP/$scenario-$server.callgrind${f#"$WORK/$server.callgrind.$n"}"
+      cp "$f" "$PROFILE_KEEP/$scenario-$server.callgrind${f#"$out.$n"}"
     fi
   done
   if [ "$IR" = 0 ]; then
@@ -225,6 +241,7 @@ measure() {
 echo "== $N requests per scenario and server ($WARMUP_REQUESTS before, not counted)"
 declare -A PER
 for scenario in "${SCENARIOS[@]}"; do
+  start_scenario "$scenario"
   for server in "${SERVERS[@]}"; do
     start=$(date +%s.%N)
     measure "$server" "$scenario"
@@ -234,7 +251,9 @@ for scenario in "${SCENARIOS[@]}"; do
     printf '%s %s: %s Ir in %s s\n' "$scenario" "$server" "$IR" \
       "$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')"
   done
+  stop_servers
 done
+[ "${#REDIS_DBS[@]}" -gt 0 ] && redis_flush
 
 echo
 echo "command:   $COMMAND"

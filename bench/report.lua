@@ -1,4 +1,4 @@
--- Shared by bench/*.lua: one machine-readable line per wrk run, read by bench/http.sh.
+-- Shared by bench/*.lua: one machine-readable line per wrk run, read by bench/run.sh.
 function report(summary, latency, shown, missing)
   local errors = summary.errors
   io.write(string.format(

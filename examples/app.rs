@@ -3,7 +3,9 @@
 //!
 //! Environment: `PORT` (8000), `SESSION_DRIVER` (memory | cookie | redis),
 //! `TEMPLATE_ENGINE` (minijinja | tera), `SESSION_SECRET` (cookie driver; a
-//! development default is used, with a warning, when unset), `REDIS_URL`.
+//! development default is used, with a warning, when unset), `REDIS_URL`,
+//! `TEMPLATES_AUTO_RELOAD` (`1` re-reads templates when they change; by
+//! default they are compiled once at start-up).
 
 pub mod demo;
 

@@ -5,37 +5,28 @@
 use std::error::Error;
 
 use session_core::{SessionManager, integration::RequestContext};
+use session_views::Views;
 
 const TEMPLATES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/templates");
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn Error>> {
+    // Every template under templates/ is read and compiled here, once: a
+    // syntax error stops the program now, with the template's name and line.
+    // MiniJinja keeps the final newline, as Tera does; Tera's loader rewrites
+    // session().has(x) to session(has=x).
+    let minijinja = Views::minijinja_dir(TEMPLATES)?;
+    let tera = Views::tera_dir(TEMPLATES)?;
+
     let manager = SessionManager::builder().build()?;
     let sessions = manager.request(RequestContext::new());
     let session = sessions.session().await?;
     session.set("user", serde_json::json!({"name": "Ada"}))?;
     session.flash("success", "Welcome back, Ada!")?;
 
-    // MiniJinja: register session(), keep the trailing newline as Tera does.
-    let mut env = minijinja::Environment::new();
-    session_minijinja::add_to_environment(&mut env);
-    env.set_syntax(
-        minijinja::syntax::SyntaxConfig::builder()
-            .keep_trailing_newline(true)
-            .build()?,
-    );
-    env.set_loader(minijinja::path_loader(TEMPLATES));
-    let from_minijinja = session_minijinja::render(
-        &env.get_template("index.html")?,
-        minijinja::context! { title => "Home" },
-        &session,
-    )?;
-
-    // Tera 2: the loader rewrites session().has(x) to session(has=x).
-    let tera = session_tera::new(TEMPLATES)?;
-    let mut context = tera::Context::new();
-    context.insert("title", "Home");
-    let from_tera = session_tera::render(&tera, "index.html", &context, &session)?;
+    let context = serde_json::json!({"title": "Home"});
+    let from_minijinja = minijinja.render(&sessions, "index.html", &context).await?;
+    let from_tera = tera.render(&sessions, "index.html", &context).await?;
 
     println!("--- MiniJinja\n{from_minijinja}--- Tera 2\n{from_tera}---");
     println!(

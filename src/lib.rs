@@ -15,7 +15,7 @@ pub use session_tower::{Redirect, SessionLayer, SessionService, sessions, try_se
 
 #[cfg(any(feature = "minijinja", feature = "tera"))]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "minijinja", feature = "tera"))))]
-pub use views::{ViewError, Views};
+pub use views::{TEMPLATES_AUTO_RELOAD, TemplateLoadError, ViewError, Views, ViewsBuilder};
 
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]

@@ -1,7 +1,14 @@
+mod builder;
+mod files;
+#[cfg(feature = "tera")]
+mod tera_templates;
+
 use std::sync::Arc;
 
 use serde::Serialize;
 use session_core::{SessionError, integration::RequestSessions};
+
+pub use builder::{TEMPLATES_AUTO_RELOAD, TemplateLoadError, ViewsBuilder};
 
 /// Renders templates by name with either engine, the request's
 /// **default-driver** session bound to `session()`.
@@ -9,7 +16,9 @@ use session_core::{SessionError, integration::RequestSessions};
 /// The binding follows the seed: templates always see the default driver,
 /// even when the handler switched driver with
 /// [`RequestSessions::driver`](session_core::integration::RequestSessions::driver).
-/// `Views` is a cheap `Arc` handle; build it once at start-up.
+/// `Views` is a cheap `Arc` handle; build it once at start-up, usually from
+/// a template directory with [`Views::minijinja_dir`], [`Views::tera_dir`]
+/// or [`Views::builder`], which compile every template there and then.
 ///
 /// ```
 /// # #[cfg(feature = "minijinja")]
@@ -26,7 +35,7 @@ use session_core::{SessionError, integration::RequestSessions};
 /// let html = views.render(&sessions, "hi.html", serde_json::json!({"greeting": "Hello"})).await?;
 /// assert_eq!(html, "Hello, guest");
 /// # Ok(()) }
-/// /// ```
+/// ```
 #[derive(Clone)]
 pub struct Views {
     engine: Arc<Engine>,
@@ -38,7 +47,7 @@ enum Engine {
     #[cfg(feature = "minijinja")]
     MiniJinja(minijinja::Environment<'static>),
     #[cfg(feature = "tera")]
-    Tera(tera::Tera),
+    Tera(tera_templates::TeraTemplates),
 }
 
 /// Why a [`Views::render`] failed.
@@ -69,6 +78,12 @@ impl ViewError {
 
 impl Views {
     /// Views over a MiniJinja environment; `session()` is added to it.
+    ///
+    /// The environment is used as it is: one that loads through
+    /// [`minijinja::path_loader`] with MiniJinja's auto-reload (its default)
+    /// checks the file of every template a render uses. To compile a
+    /// directory once, use [`Views::minijinja_dir`] or
+    /// [`ViewsBuilder::minijinja_with`].
     #[cfg(feature = "minijinja")]
     pub fn minijinja(mut env: minijinja::Environment<'static>) -> Self {
         session_minijinja::add_to_environment(&mut env);
@@ -79,11 +94,17 @@ impl Views {
 
     /// Views over a Tera 2 instance whose templates were loaded through
     /// `session_tera` (so that `session().has(x)` was rewritten), for
-    /// example `session_tera::new("templates")`.
+    /// example `session_tera::new("templates")`; [`Views::tera_dir`] does
+    /// both.
     #[cfg(feature = "tera")]
     pub fn tera(tera: tera::Tera) -> Self {
+        Views::from_tera_templates(tera_templates::TeraTemplates::Compiled(tera))
+    }
+
+    #[cfg(feature = "tera")]
+    fn from_tera_templates(templates: tera_templates::TeraTemplates) -> Self {
         Views {
-            engine: Arc::new(Engine::Tera(tera)),
+            engine: Arc::new(Engine::Tera(templates)),
         }
     }
 
@@ -119,10 +140,11 @@ impl Views {
                     .map_err(|e| fail(Box::new(e)))
             }
             #[cfg(feature = "tera")]
-            Engine::Tera(tera) => {
+            Engine::Tera(templates) => {
+                let tera = templates.current().map_err(|e| fail(Box::new(e)))?;
                 let context =
                     tera::Context::from_serialize(&context).map_err(|e| fail(Box::new(e)))?;
-                session_tera::render(tera, name, &context, &session).map_err(|e| fail(Box::new(e)))
+                session_tera::render(&tera, name, &context, &session).map_err(|e| fail(Box::new(e)))
             }
         }
     }

@@ -51,27 +51,24 @@ pub fn templates_dir() -> String {
     concat!(env!("CARGO_MANIFEST_DIR"), "/templates").to_owned()
 }
 
-/// Views for `engine` (`minijinja` or `tera`) over [`templates_dir`].
+/// Views for `engine` (`minijinja` or `tera`) over [`templates_dir`]: every
+/// template compiled now (a syntax error stops the demo at start-up), or
+/// re-read on change with `TEMPLATES_AUTO_RELOAD=1`.
 pub fn views(engine: &str) -> Result<Views, String> {
+    let builder = Views::builder(templates_dir())
+        .auto_reload_from_env()
+        .map_err(|e| e.to_string())?;
     match engine {
-        "minijinja" => {
-            let mut env = minijinja::Environment::new();
-            env.set_loader(minijinja::path_loader(templates_dir()));
-            // Tera keeps a template's final newline; so both engines' pages match byte for byte.
-            let syntax = minijinja::syntax::SyntaxConfig::builder()
-                .keep_trailing_newline(true)
-                .build()
-                .map_err(|e| e.to_string())?;
-            env.set_syntax(syntax);
-            Ok(Views::minijinja(env))
+        // MiniJinja with Tera's trailing newline, so both engines' pages match byte for byte.
+        "minijinja" => builder.minijinja(),
+        "tera" => builder.tera(),
+        other => {
+            return Err(format!(
+                "TEMPLATE_ENGINE is `{other}`; expected minijinja or tera"
+            ));
         }
-        "tera" => session_tera::new(&templates_dir())
-            .map(Views::tera)
-            .map_err(|e| format!("loading the Tera templates failed: {e}")),
-        other => Err(format!(
-            "TEMPLATE_ENGINE is `{other}`; expected minijinja or tera"
-        )),
     }
+    .map_err(|e| format!("loading the templates failed: {e}"))
 }
 
 /// The session configuration from the environment, with the demo's

@@ -93,18 +93,17 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// The demo's MiniJinja set-up: the same loader and syntax, `session()` added.
-fn environment() -> Result<Environment<'static>, Error> {
+/// The demo's MiniJinja set-up: every template compiled once at start-up,
+/// the same syntax, `session()` added.
+fn environment() -> Result<Environment<'static>, Box<dyn std::error::Error>> {
     let mut env = Environment::new();
-    env.set_loader(minijinja::path_loader(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../templates"
-    )));
     env.set_syntax(
         minijinja::syntax::SyntaxConfig::builder()
             .keep_trailing_newline(true)
             .build()?,
     );
+    let templates = concat!(env!("CARGO_MANIFEST_DIR"), "/../../templates");
+    add_templates(&mut env, std::path::Path::new(templates), "")?;
     env.add_function("session", |state: &minijinja::State<'_, '_>| {
         state.lookup(MESSAGES_KEY).ok_or_else(|| {
             Error::new(
@@ -114,6 +113,28 @@ fn environment() -> Result<Environment<'static>, Error> {
         })
     });
     Ok(env)
+}
+
+/// Adds every template under `dir` (names relative to the top directory,
+/// with `/`), compiled now: rendering touches no file.
+fn add_templates(
+    env: &mut Environment<'static>,
+    dir: &std::path::Path,
+    prefix: &str,
+) -> Result<(), Box<dyn std::error::Error>> {
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = format!("{prefix}{}", entry.file_name().to_string_lossy());
+        if name.starts_with('.') || name.contains("/.") {
+            continue;
+        }
+        if entry.file_type()?.is_dir() {
+            add_templates(env, &entry.path(), &format!("{name}/"))?;
+        } else {
+            env.add_template_owned(name, std::fs::read_to_string(entry.path())?)?;
+        }
+    }
+    Ok(())
 }
 
 fn app<S: SessionStore + Clone>(env: App, store: S) -> Router {

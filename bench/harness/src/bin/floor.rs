@@ -1,11 +1,13 @@
-//! The benchmark floor for `bench/http.sh`: the demo's pages on the same
-//! hyper 1 stack with the same MiniJinja templates, but without sessions.
+//! The benchmark floor for `bench/run.sh`: the demo's pages on the same
+//! hyper 1 stack with the same MiniJinja templates, but without sessions:
+//! the fastest reasonable server for the same bytes.
 //!
-//! The one template that calls `session()`, `helpers/messages.html`, is
-//! swapped for a copy that reads plain context variables; the data a session
-//! would hold comes from the environment instead. Both servers therefore
-//! send the same bytes for the same page, and the difference in requests per
-//! second is the cost of sessions.
+//! Every template is read and compiled once at start-up, as the demo's are
+//! (rendering touches no file). The one template that calls `session()`,
+//! `helpers/messages.html`, is swapped for a copy that reads plain context
+//! variables; the data a session would hold comes from the environment
+//! instead. Both servers therefore send the same bytes for the same page,
+//! and the difference in requests per second is the cost of sessions.
 //!
 //! | route | does |
 //! | --- | --- |
@@ -17,6 +19,7 @@
 //! `PORT=8001 cargo run --release -p session-views-bench --bin floor`
 
 use std::convert::Infallible;
+use std::path::Path;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -66,28 +69,16 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
             .map_err(|_| format!("PORT={port:?} is not a port number"))?,
         Err(_) => 8001,
     };
-    let templates = concat!(env!("CARGO_MANIFEST_DIR"), "/../../templates");
-    let files = minijinja::path_loader(templates);
-    let messages = std::path::Path::new(templates).join("helpers/messages.html");
+    let templates = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../templates"));
     let mut env = Environment::new();
-    env.set_loader(move |name| match name {
-        // With the `stat` per lookup that the path loader's up-to-date check
-        // (MiniJinja's auto-reload) costs the demo for the real file.
-        "helpers/messages.html" => {
-            let messages = messages.clone();
-            Ok(Some(
-                minijinja::TemplateSource::new(PLAIN_MESSAGES)
-                    .with_uptodate_check(move || messages.exists()),
-            ))
-        }
-        _ => files(name),
-    });
     // As the demo: keep a template's final newline.
     env.set_syntax(
         minijinja::syntax::SyntaxConfig::builder()
             .keep_trailing_newline(true)
             .build()?,
     );
+    add_templates(&mut env, templates, "")?;
+    env.add_template("helpers/messages.html", PLAIN_MESSAGES)?;
     let floor = Arc::new(Floor {
         env,
         name: std::env::var("FLOOR_NAME").unwrap_or_else(|_| "Ada Lovelace".to_owned()),
@@ -117,6 +108,28 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
             _ = &mut shutdown => return Ok(()),
         }
     }
+}
+
+/// Adds every template under `dir` (names relative to the top directory,
+/// with `/`), compiled now.
+fn add_templates(
+    env: &mut Environment<'static>,
+    dir: &Path,
+    prefix: &str,
+) -> Result<(), Box<dyn std::error::Error>> {
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = format!("{prefix}{}", entry.file_name().to_string_lossy());
+        if name.starts_with('.') || name.contains("/.") {
+            continue;
+        }
+        if entry.file_type()?.is_dir() {
+            add_templates(env, &entry.path(), &format!("{name}/"))?;
+        } else {
+            env.add_template_owned(name, std::fs::read_to_string(entry.path())?)?;
+        }
+    }
+    Ok(())
 }
 
 async fn route(floor: &Floor, req: Request<Incoming>) -> Response<Full<Bytes>> {

@@ -115,28 +115,20 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
 
 /// The demo's views (as `demo::views`) over the workspace's `templates/`: the
 /// demo module finds them beside the package that includes it, and this
-/// package lives in `bench/harness`.
+/// package lives in `bench/harness`. Compiled once, as the demo's are.
 fn views(engine: &str) -> Result<Views, String> {
     const TEMPLATES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../templates");
+    let builder = Views::builder(TEMPLATES);
     match engine {
-        "minijinja" => {
-            let mut env = minijinja::Environment::new();
-            env.set_loader(minijinja::path_loader(TEMPLATES));
-            // The demo's syntax: Tera keeps a template's final newline, so both engines match.
-            let syntax = minijinja::syntax::SyntaxConfig::builder()
-                .keep_trailing_newline(true)
-                .build()
-                .map_err(|e| e.to_string())?;
-            env.set_syntax(syntax);
-            Ok(Views::minijinja(env))
+        "minijinja" => builder.minijinja(),
+        "tera" => builder.tera(),
+        other => {
+            return Err(format!(
+                "TEMPLATE_ENGINE is `{other}`; expected minijinja or tera"
+            ));
         }
-        "tera" => session_tera::new(TEMPLATES)
-            .map(Views::tera)
-            .map_err(|e| format!("loading the Tera templates failed: {e}")),
-        other => Err(format!(
-            "TEMPLATE_ENGINE is `{other}`; expected minijinja or tera"
-        )),
     }
+    .map_err(|e| format!("loading the templates failed: {e}"))
 }
 
 async fn shutdown_signal() {
