@@ -26,11 +26,11 @@ doc:
 # Every published crate builds from what `cargo package` puts in it (nothing it
 # needs may live outside its folder). Uncommitted files are packaged as they are.
 # Cargo verifies each crate against its siblings' packages through a local
-# registry whose unpacked sources it caches by name and version; with the
-# version unchanged between runs that cache would hold the previous run's
-# sources, so it is cleared first (crates.io's own cache is left alone).
+# registry whose unpacked sources and builds it caches by name and version;
+# with the version unchanged between runs those caches would hold the previous
+# run's code, so both are cleared first (crates.io's own cache is left alone).
 package:
-	rm -rf "$${CARGO_HOME:-$$HOME/.cargo}"/registry/src/-*
+	rm -rf "$${CARGO_HOME:-$$HOME/.cargo}"/registry/src/-* target/package
 	$(CARGO) package --workspace --exclude session-views-bench --allow-dirty
 
 bench:
