@@ -26,12 +26,15 @@ doc:
 # Every published crate builds from what `cargo package` puts in it (nothing it
 # needs may live outside its folder). Uncommitted files are packaged as they are.
 # Cargo verifies each crate against its siblings' packages through a local
-# registry whose unpacked sources and builds it caches by name and version;
-# with the version unchanged between runs those caches would hold the previous
-# run's code, so both are cleared first (crates.io's own cache is left alone).
+# registry, and caches both the unpacked sources and their builds by name and
+# version, never checking them again; with the version unchanged between runs
+# they would hold the previous run's code. So the unpacked sources are cleared
+# (crates.io's own cache is left alone) and verification builds in a target
+# directory of its own that starts empty.
+PACKAGE_TARGET_DIR ?= target/package-verify
 package:
-	rm -rf "$${CARGO_HOME:-$$HOME/.cargo}"/registry/src/-* target/package
-	$(CARGO) package --workspace --exclude session-views-bench --allow-dirty
+	rm -rf "$${CARGO_HOME:-$$HOME/.cargo}"/registry/src/-* $(PACKAGE_TARGET_DIR)
+	CARGO_TARGET_DIR=$(PACKAGE_TARGET_DIR) $(CARGO) package --workspace --exclude session-views-bench --allow-dirty
 
 bench:
 	$(CARGO) bench --workspace
