@@ -9,13 +9,14 @@ mod emit;
 mod error;
 mod key;
 mod lexer;
+mod method;
 mod open_call;
 #[cfg(test)]
 mod tests;
 
 use std::borrow::Cow;
 
-use crate::names::FUNCTION_NAME;
+use method::Helper;
 
 pub use error::RewriteError;
 
@@ -128,8 +129,11 @@ pub fn rewrite_tera2(source: &str) -> Result<Cow<'_, str>, RewriteError> {
 }
 
 fn rewrite_to(source: &str, target: Target) -> Result<Cow<'_, str>, RewriteError> {
-    // Nearly every template has no helper call at all: skip the scan.
-    if !source.contains(FUNCTION_NAME) {
+    // Many templates use no helper at all: skip the scan.
+    if !Helper::ALL
+        .iter()
+        .any(|helper| source.contains(helper.name()))
+    {
         return Ok(Cow::Borrowed(source));
     }
     lexer::rewrite(source, target)
