@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use session_core::Session;
 use session_core::serde_json::{self, Value};
 
-use common::{minijinja_env, normalise, project_templates, session_with};
+use common::{minijinja_env, normalise, project_templates, request_with, session_with};
 
 const ENGINES: &[&str] = &[
     "minijinja",
@@ -87,6 +87,24 @@ fn render(
     }
 }
 
+/// The sessions a case renders with: `session.json` (`None`) and each
+/// `session.NAME.json` (`Some(NAME)`, compared with `expected.NAME.html`).
+fn variants(case: &Path) -> Vec<Option<String>> {
+    let mut variants = vec![None];
+    for entry in fs::read_dir(case).expect("case dir") {
+        let file = entry.expect("entry").file_name();
+        let file = file.to_string_lossy();
+        if let Some(variant) = file
+            .strip_prefix("session.")
+            .and_then(|rest| rest.strip_suffix(".json"))
+        {
+            variants.push(Some(variant.to_owned()));
+        }
+    }
+    variants.sort();
+    variants
+}
+
 fn read_json(path: PathBuf) -> Value {
     match fs::read_to_string(&path) {
         Ok(text) => serde_json::from_str(&text).expect("valid JSON"),
@@ -108,17 +126,34 @@ async fn every_fixture_renders_the_same_in_every_engine() {
     let mut failures = Vec::new();
     for case in &cases {
         let name = case.file_name().expect("name").to_string_lossy();
-        let expected = fs::read_to_string(case.join("expected.html")).expect("expected.html");
-        let session = session_with(&read_json(case.join("session.json"))).await;
         let context = read_json(case.join("context.json"));
-        for engine in ENGINES {
-            let templates = templates_for(case, engine);
-            match render(engine, &templates, "main.html", &context, &session) {
-                Ok(out) if normalise(&out) == expected => {}
-                Ok(out) => failures.push(format!(
-                    "{name} / {engine}: got\n{out}\n--- expected\n{expected}"
-                )),
-                Err(e) => failures.push(format!("{name} / {engine}: error {e}")),
+        for variant in variants(case) {
+            let expected_file = match &variant {
+                None => "expected.html".to_owned(),
+                Some(variant) => format!("expected.{variant}.html"),
+            };
+            let session_file = match &variant {
+                None => "session.json".to_owned(),
+                Some(variant) => format!("session.{variant}.json"),
+            };
+            let label = match &variant {
+                None => name.to_string(),
+                Some(variant) => format!("{name} ({variant})"),
+            };
+            let expected = fs::read_to_string(case.join(&expected_file)).expect(&expected_file);
+            // The request stays alive through the renders: `csrf_token()` needs it.
+            let (_request, session) = request_with(&read_json(case.join(session_file))).await;
+            for engine in ENGINES {
+                let templates = templates_for(case, engine);
+                match render(engine, &templates, "main.html", &context, &session)
+                    .map(|out| normalise(&out))
+                {
+                    Ok(out) if out == expected => {}
+                    Ok(out) => failures.push(format!(
+                        "{label} / {engine}: got\n{out}\n--- expected\n{expected}"
+                    )),
+                    Err(e) => failures.push(format!("{label} / {engine}: error {e}")),
+                }
             }
         }
     }
