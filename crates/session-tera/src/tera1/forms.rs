@@ -72,9 +72,9 @@ fn errors(args: &HashMap<String, Value>) -> Result<Value> {
     })
     .map_err(Error::msg)?;
     let field = match call {
-        ErrorsCall::Has(f) | ErrorsCall::First(f) | ErrorsCall::Get(f) => {
-            field_str(ERRORS_FUNCTION, f)?
-        }
+        ErrorsCall::Has(f) => field_str("errors().has", f)?,
+        ErrorsCall::First(f) => field_str("errors().first", f)?,
+        ErrorsCall::Get(f) => field_str("errors().get", f)?,
         ErrorsCall::Any | ErrorsCall::All => "",
     };
     let read = |bag: &ErrorBag| match call {
@@ -91,10 +91,12 @@ fn list<'a>(messages: impl Iterator<Item = &'a str>) -> Value {
     Value::Array(messages.map(|m| Value::String(m.to_owned())).collect())
 }
 
-fn field_str<'v>(function: &str, value: &'v Value) -> Result<&'v str> {
+/// `value` as a string, or an error naming the call as written (`old`,
+/// `errors().has`), as in MiniJinja.
+fn field_str<'v>(call: &str, value: &'v Value) -> Result<&'v str> {
     value.as_str().ok_or_else(|| {
         Error::msg(format!(
-            "{function}() takes the field name as a string, got `{value}`"
+            "{call}() takes the field name as a string, got `{value}`"
         ))
     })
 }

@@ -110,17 +110,17 @@ fn errors_get(field: &Value, _: Kwargs, _: &State<'_>) -> TeraResult<Value> {
 }
 
 fn has(field: &Value) -> TeraResult<bool> {
-    let field = field_str(ERRORS_FUNCTION, field)?;
+    let field = field_str("errors().has", field)?;
     with_errors(|bag| Ok(bag.has(field)))
 }
 
 fn first(field: &Value) -> TeraResult<Value> {
-    let field = field_str(ERRORS_FUNCTION, field)?;
+    let field = field_str("errors().first", field)?;
     with_errors(|bag| Ok(Value::from(bag.first(field).unwrap_or(""))))
 }
 
 fn get(field: &Value) -> TeraResult<Value> {
-    let field = field_str(ERRORS_FUNCTION, field)?;
+    let field = field_str("errors().get", field)?;
     with_errors(|bag| Ok(list(bag.get(field).iter().map(String::as_str))))
 }
 
@@ -133,10 +133,12 @@ fn with_errors<R>(f: impl FnOnce(&ErrorBag) -> TeraResult<R>) -> TeraResult<R> {
         .unwrap_or_else(|| Err(Error::message(no_session(ERRORS_FUNCTION, HINT))))
 }
 
-fn field_str<'v>(function: &str, value: &'v Value) -> TeraResult<&'v str> {
+/// `value` as a string, or an error naming the call as written (`old`,
+/// `errors().has`), as in MiniJinja.
+fn field_str<'v>(call: &str, value: &'v Value) -> TeraResult<&'v str> {
     value.as_str().ok_or_else(|| {
         Error::message(format!(
-            "{function}() takes the field name as a string, got {} `{value}`",
+            "{call}() takes the field name as a string, got {} `{value}`",
             value.name()
         ))
     })
