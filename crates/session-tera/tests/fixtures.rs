@@ -223,3 +223,61 @@ async fn the_project_page_is_byte_identical_across_engines() {
         assert!(from_tera.ends_with("</html>\n"));
     }
 }
+
+/// The project's `templates/helpers/errors.html`, loaded from disk by each
+/// engine's loader, with and without errors.
+#[tokio::test]
+async fn the_project_errors_helper_is_byte_identical_across_engines() {
+    let dir = project_templates();
+    let tera = session_tera::new(dir.to_str().expect("utf-8 path")).expect("tera loads");
+    let env = minijinja_env(dir);
+    #[cfg(feature = "tera1")]
+    let tera1 = session_tera::tera1::new(dir.to_str().expect("utf-8 path")).expect("tera1 loads");
+
+    let with_errors = serde_json::json!({"flash": {"_errors": {
+        "name": ["Enter a name.", "Use at most 40 characters."],
+        "email": ["Enter an email <address>."]
+    }}});
+    let cases = [
+        (serde_json::json!({}), ""),
+        (
+            serde_json::json!({"flash": {"success": "Saved!"}}),
+            "",
+        ),
+        (
+            with_errors,
+            "<div class=\"alert alert-danger\" role=\"alert\">\n  <ul>\n    \
+             <li>Enter an email &lt;address&gt;.</li>\n    <li>Enter a name.</li>\n    \
+             <li>Use at most 40 characters.</li>\n  </ul>\n</div>\n",
+        ),
+    ];
+    for (data, expected) in cases {
+        let session = session_with(&data).await;
+        let from_tera = session_tera::render(
+            &tera,
+            "helpers/errors.html",
+            &tera::Context::new(),
+            &session,
+        )
+        .expect("tera");
+        assert_eq!(from_tera, expected, "{data}");
+        let from_minijinja = session_minijinja::render(
+            &env.get_template("helpers/errors.html").expect("template"),
+            minijinja::context! {},
+            &session,
+        )
+        .expect("minijinja");
+        assert_eq!(from_minijinja, from_tera, "{data}");
+        #[cfg(feature = "tera1")]
+        {
+            let from_tera1 = session_tera::tera1::render(
+                &tera1,
+                "helpers/errors.html",
+                &session_tera::tera1::Context::new(),
+                &session,
+            )
+            .expect("tera1");
+            assert_eq!(from_tera1, from_tera, "{data}");
+        }
+    }
+}
