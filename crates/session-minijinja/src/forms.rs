@@ -58,10 +58,12 @@ const OLD: Arity = Arity {
 pub(crate) fn old(state: &State<'_, '_>, args: Rest<Value>) -> Result<Value, Error> {
     args::check("old", &OLD, &args)?;
     let field = args::string("old", "the field name", &args[0])?;
-    Ok(match with_session("old", state, |session| session.old(field))? {
-        Some(text) => Value::from(text),
-        None => args.get(1).cloned().unwrap_or_else(|| Value::from("")),
-    })
+    Ok(
+        match with_session("old", state, |session| session.old(field))? {
+            Some(text) => Value::from(text),
+            None => args.get(1).cloned().unwrap_or_else(|| Value::from("")),
+        },
+    )
 }
 
 /// The errors object of this render, made on the first `errors()`.
@@ -73,7 +75,11 @@ pub(crate) fn errors(state: &mut State<'_, '_>) -> Result<Value, Error> {
     if let Some(FormErrors(errors)) = state.get_extension::<FormErrors>() {
         return Ok(errors.clone());
     }
-    let errors = Value::from_object(ErrorsObject(with_session("errors", state, Session::errors)?));
+    let errors = Value::from_object(ErrorsObject(with_session(
+        "errors",
+        state,
+        Session::errors,
+    )?));
     state.get_or_insert_extension(FormErrors(errors.clone()));
     Ok(errors)
 }

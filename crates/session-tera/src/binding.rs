@@ -32,7 +32,9 @@ struct Bound {
 
 /// Binds `session` to the renders on this thread until the guard is
 /// dropped; the binding that was there before comes back then, also when a
-/// render panics. Both Tera versions' `session()` read it.
+/// render panics. Both Tera versions' `session()` and form helpers read it.
+/// `errors()` reads the flashed errors once per binding: bind anew for each
+/// render, as [`render`](crate::render) does.
 ///
 /// [`render`](crate::render) (and `tera1::render`, with the `tera1` feature)
 /// do this for you; hold a guard yourself around `render_to`,

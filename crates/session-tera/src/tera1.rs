@@ -18,7 +18,10 @@ use crate::{RewriteError, rewrite};
 
 /// Registers the function `session()` in `tera`, in its keyword form:
 /// `session(has=KEY)`, `session(get=KEY)`, `session(get=KEY, default=VALUE)`
-/// and `session(all=true)`. The loaders of this module do it for you.
+/// and `session(all=true)`; and the form helpers `csrf_token()`,
+/// `csrf_field()`, `old(field=F, default=D)` and `errors(any=true)` /
+/// `errors(has=F)` / `errors(first=F)` / `errors(get=F)` / `errors(all=true)`.
+/// The loaders of this module do it for you.
 pub fn add_to_tera(tera: &mut Tera) {
     tera.register_function(FUNCTION_NAME, session);
     forms::add_to_tera(tera);

@@ -19,7 +19,12 @@ use crate::{RewriteError, rewrite_tera2};
 /// Registers in `tera` what the rewritten templates call: the function
 /// `session()` in its keyword form (`session(has=KEY)`, `session(get=KEY)`,
 /// `session(get=KEY, default=VALUE)` and `session(all=true)`), the test
-/// `session_has` and the filter `session_get` (see [`rewrite_tera2`]).
+/// `session_has` and the filter `session_get` (see [`rewrite_tera2`]); and
+/// the form helpers: the functions `csrf_token()`, `csrf_field()`,
+/// `old(field=F, default=D)` and `errors(any=true)` / `errors(has=F)` /
+/// `errors(first=F)` / `errors(get=F)` / `errors(all=true)`, the test
+/// `session_errors_has` and the filters `session_errors_first`,
+/// `session_errors_get` and `session_old`.
 ///
 /// Register them before adding templates that use them (Tera 2 checks
 /// functions, filters and tests when templates are added); the loaders of

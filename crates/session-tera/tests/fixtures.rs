@@ -240,10 +240,7 @@ async fn the_project_errors_helper_is_byte_identical_across_engines() {
     }}});
     let cases = [
         (serde_json::json!({}), ""),
-        (
-            serde_json::json!({"flash": {"success": "Saved!"}}),
-            "",
-        ),
+        (serde_json::json!({"flash": {"success": "Saved!"}}), ""),
         (
             with_errors,
             "<div class=\"alert alert-danger\" role=\"alert\">\n  <ul>\n    \

@@ -26,9 +26,13 @@ fn render(engine: &str, source: &str, session: Option<&Session>) -> Result<Strin
             let mut env = minijinja_env(Path::new("/nonexistent"));
             env.add_template("page.html", source)
                 .map_err(|e| format!("{e:#}"))?;
-            let template = env.get_template("page.html").map_err(|e| format!("{e:#}"))?;
+            let template = env
+                .get_template("page.html")
+                .map_err(|e| format!("{e:#}"))?;
             match session {
-                Some(session) => session_minijinja::render(&template, minijinja::context! {}, session),
+                Some(session) => {
+                    session_minijinja::render(&template, minijinja::context! {}, session)
+                }
                 None => template.render(minijinja::context! {}),
             }
             .map_err(|e| format!("{e:#}"))
@@ -48,7 +52,8 @@ fn render(engine: &str, source: &str, session: Option<&Session>) -> Result<Strin
         "tera1" => {
             use session_tera::tera1;
             let mut tera = tera1::Tera::default();
-            tera1::add_raw_template(&mut tera, "page.html", source).map_err(|e| format!("{e:?}"))?;
+            tera1::add_raw_template(&mut tera, "page.html", source)
+                .map_err(|e| format!("{e:?}"))?;
             let context = tera1::Context::new();
             match session {
                 Some(session) => tera1::render(&tera, "page.html", &context, session),
@@ -136,7 +141,10 @@ async fn every_helper_without_a_session_says_so_and_how_to_bind_one() {
             ("errors", "a\n{% if errors().any() %}{% endif %}"),
             ("errors", "a\n{% if errors().has('name') %}{% endif %}"),
             ("errors", "a\n{{ errors().first('name') }}"),
-            ("errors", "a\n{% for m in errors().get('name') %}{% endfor %}"),
+            (
+                "errors",
+                "a\n{% for m in errors().get('name') %}{% endfor %}",
+            ),
             ("errors", "a\n{{ errors().all() | length }}"),
         ] {
             let err = render(engine, source, None).expect_err(source);
@@ -191,10 +199,22 @@ async fn wrong_arguments_are_errors_that_name_the_helper() {
         for (source, message) in [
             ("{{ old(1) }}", "old() takes the field name as a string"),
             ("{{ old('a', 1, 2) }}", "old() takes 1 or 2 arguments"),
-            ("{{ errors().has(1) }}", "errors().has() takes the field name as a string"),
-            ("{{ errors().first(1) }}", "errors().first() takes the field name as a string"),
-            ("{{ errors().get(true) }}", "errors().get() takes the field name as a string"),
-            ("{{ errors().has() }}", "errors().has() takes 1 argument (the field), got 0"),
+            (
+                "{{ errors().has(1) }}",
+                "errors().has() takes the field name as a string",
+            ),
+            (
+                "{{ errors().first(1) }}",
+                "errors().first() takes the field name as a string",
+            ),
+            (
+                "{{ errors().get(true) }}",
+                "errors().get() takes the field name as a string",
+            ),
+            (
+                "{{ errors().has() }}",
+                "errors().has() takes 1 argument (the field), got 0",
+            ),
             ("{{ errors().nope() }}", "errors() has no method `nope`"),
         ] {
             let err = render(engine, source, Some(&session)).expect_err(source);
@@ -210,7 +230,10 @@ async fn errors_are_read_afresh_by_each_render() {
     let (_request, session) = request_with(&json!({})).await;
     let source = "{% if errors().any() %}{{ errors().first('name') }}{% else %}none{% endif %}";
     for engine in ENGINES {
-        assert_eq!(render(engine, source, Some(&session)).expect(engine), "none");
+        assert_eq!(
+            render(engine, source, Some(&session)).expect(engine),
+            "none"
+        );
     }
     session
         .flash("_errors", json!({"name": ["Enter a name."]}))

@@ -274,11 +274,7 @@ impl Lexer<'_> {
             if byte != b')' {
                 return Err(self.error(
                     call.start,
-                    format!(
-                        "{}( is closed by `{}`",
-                        call.method.written(),
-                        byte as char
-                    ),
+                    format!("{}( is closed by `{}`", call.method.written(), byte as char),
                 ));
             }
             let args = call.commas + usize::from(call.has_text);
@@ -364,7 +360,11 @@ fn word_before(bytes: &[u8], pos: usize) -> &[u8] {
         .iter()
         .rposition(|b| !b.is_ascii_whitespace())
         .map_or(0, |i| i + 1);
-    let len = bytes[..end].iter().rev().take_while(|b| is_word(**b)).count();
+    let len = bytes[..end]
+        .iter()
+        .rev()
+        .take_while(|b| is_word(**b))
+        .count();
     &bytes[end - len..end]
 }
 
