@@ -19,5 +19,5 @@ pub use csrf::{
     CsrfBody, CsrfError, CsrfFuture, CsrfLayer, CsrfRejection, CsrfService, DEFAULT_MAX_FORM_BYTES,
 };
 pub use layer::{ResponseFuture, SessionLayer, SessionService, sessions, try_sessions};
-pub use redirect::Redirect;
+pub use redirect::{MAX_OLD_INPUT_BYTES, Redirect};
 pub use rejection::Rejection;

@@ -377,7 +377,7 @@ where
 {
     let mut read = VecDeque::new();
     let mut prefix = Vec::new();
-    let mut ended = false;
+    let mut ended;
     let token = loop {
         match body.frame().await {
             None => {
