@@ -17,6 +17,8 @@
 
 #[path = "../examples/demo/mod.rs"]
 pub mod demo;
+#[path = "support/attacker.rs"]
+pub mod attacker;
 
 use std::error::Error;
 use std::fs::File;
@@ -60,6 +62,21 @@ fn tera_memory() {
 #[test]
 fn minijinja_cookie() {
     run("minijinja", "cookie");
+}
+
+#[test]
+fn tera_cookie() {
+    run("tera", "cookie");
+}
+
+#[test]
+fn minijinja_redis() {
+    run("minijinja", "redis");
+}
+
+#[test]
+fn tera_redis() {
+    run("tera", "redis");
 }
 
 /// See [`look`]; also writes [`SCREENSHOT`].
@@ -378,6 +395,8 @@ async fn steps(c: &Client, base: &str, driver: &str) -> TestResult {
         format!("Signed in as {name}."),
     )?;
 
+    cross_site_forms_change_nothing(c, base).await?;
+
     // A flash message with markup in it renders as text.
     c.goto(&format!("{base}/")).await?;
     c.find(Locator::Css("select#level"))
@@ -441,6 +460,45 @@ async fn steps(c: &Client, base: &str, driver: &str) -> TestResult {
         "You are not signed in. Log in".to_owned(),
     )?;
     Ok(())
+}
+
+/// Pages of another site post the demo's forms (log in as the attacker,
+/// write a message on this site, log the user out): each is refused with
+/// the 403 page and the session and its cookies stay as they were.
+async fn cross_site_forms_change_nothing(c: &Client, base: &str) -> TestResult {
+    let attacker = attacker::Attacker::start(base).await?;
+    let before = session_state(c, base).await?;
+    for path in ["/login", "/flash", "/logout"] {
+        mark_page(c).await?;
+        c.goto(&attacker.page_posting_to(path)).await?;
+        wait_for_new_page(c, path, &format!("the other site's form to {path}")).await?;
+        let page = c.find(Locator::Css("body")).await?.text().await?;
+        if !page.contains("403 Forbidden") || !page.contains("another site") {
+            return Err(format!("the other site's post to {path} got: {page}").into());
+        }
+        check_eq(
+            &format!("the session after the other site's post to {path}"),
+            session_state(c, base).await?,
+            before.clone(),
+        )?;
+    }
+    Ok(())
+}
+
+/// What a forged request could change: the session's data, the names of
+/// the browser's cookies and the value of the session id.
+async fn session_state(c: &Client, base: &str) -> TestResult<(Value, Vec<String>, Option<String>)> {
+    c.goto(&format!("{base}/session")).await?;
+    let json = c.find(Locator::Css("body")).await?.text().await?;
+    let data: Value = serde_json::from_str(&json).map_err(|e| format!("{e}: {json}"))?;
+    let cookies = c.get_all_cookies().await?;
+    let mut names: Vec<String> = cookies.iter().map(|k| k.name().to_owned()).collect();
+    names.sort();
+    let id = cookies
+        .iter()
+        .find(|k| k.name() == "session_id")
+        .map(|k| k.value().to_owned());
+    Ok((data, names, id))
 }
 
 fn check_eq<T: PartialEq + std::fmt::Debug>(what: &str, actual: T, expected: T) -> TestResult {
