@@ -342,10 +342,35 @@ async fn steps(c: &Client, base: &str, driver: &str) -> TestResult {
     c.goto(&format!("{base}/")).await?;
     check_eq("home page title", c.title().await?, HOME_TITLE.to_owned())?;
     check_eq("alerts on a fresh home page", alerts(c).await?, vec![])?;
+    // A name the form refuses: back to the form, the error beside the
+    // field, and what was typed still in it.
+    let too_long = "Ada ".repeat(demo::MAX_NAME_CHARS / 4 + 1);
+    let too_long = too_long.trim();
     c.find(Locator::Css("input#name"))
         .await?
-        .send_keys(name)
+        .send_keys(too_long)
         .await?;
+    click_and_wait(c, "button#login", "/").await?;
+    let error = text(c, "#name-error.error").await?;
+    if !error.contains("at most 40 characters") {
+        return Err(format!("the error beside the name field: {error:?}").into());
+    }
+    let field = c.find(Locator::Css("input#name")).await?;
+    check_eq(
+        "the name field after the refused login",
+        (field.prop("value").await?, field.attr("aria-invalid").await?),
+        (Some(too_long.to_owned()), Some("true".to_owned())),
+    )?;
+    reload(c).await?;
+    check_eq(
+        "form errors after a reload (shown once)",
+        c.find_all(Locator::Css(".error")).await?.len(),
+        0,
+    )?;
+
+    let field = c.find(Locator::Css("input#name")).await?;
+    field.clear().await?;
+    field.send_keys(name).await?;
     click_and_wait(c, "button#login", "/dashboard").await?;
     check_eq(
         "the flash after logging in",
