@@ -62,7 +62,10 @@ pub(crate) struct Secret([u8; SECRET_BYTES]);
 impl Secret {
     pub(crate) fn generate() -> Self {
         let mut bytes = [0; SECRET_BYTES];
-        rand::rngs::OsRng.fill_bytes(&mut bytes);
+        // The thread's CSPRNG (ChaCha, seeded and reseeded from the OS):
+        // a page with a form makes a token per render, without a system
+        // call each time.
+        rand::thread_rng().fill_bytes(&mut bytes);
         Secret(bytes)
     }
 
@@ -85,7 +88,7 @@ impl Secret {
     pub(crate) fn masked(&self) -> String {
         let mut token = [0; 2 * SECRET_BYTES];
         let (mask, masked) = token.split_at_mut(SECRET_BYTES);
-        rand::rngs::OsRng.fill_bytes(mask);
+        rand::thread_rng().fill_bytes(mask);
         for ((out, m), s) in masked.iter_mut().zip(mask.iter()).zip(self.0) {
             *out = m ^ s;
         }

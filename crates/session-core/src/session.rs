@@ -278,9 +278,12 @@ impl Session {
         Ok(())
     }
 
-    /// Whether this request is to give the session a new id.
+    /// Whether this request gives a session that exists, or is about to,
+    /// a new id (a log-in or log-out); regenerating an empty visitor's
+    /// session that stores nothing changes nothing.
     pub(crate) fn regenerates(&self) -> bool {
-        self.inner.lock().changes.regenerate
+        let inner = self.inner.lock();
+        inner.changes.regenerate && (inner.id.is_some() || !inner.data.is_empty())
     }
 
     /// A CSRF token for a form of the page being rendered: the same as

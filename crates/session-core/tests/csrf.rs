@@ -83,18 +83,22 @@ async fn regenerating_a_session_replaces_the_secret() {
 
     // A login that redirects without rendering: the secret changes anyway.
     let login = manager.request(RequestContext::from_cookie_header(&header));
-    login
-        .session()
-        .await
-        .expect("session")
-        .invalidate()
-        .expect("invalidate");
+    let session = login.session().await.expect("session");
+    session.set("user", "ada").expect("set");
+    session.regenerate().expect("regenerate");
     let cookies = login.finish(StatusCode::SEE_OTHER).await.expect("finish");
     let rotated = cookies
         .iter()
         .find(|c| c.name() == "csrf")
         .expect("rotated");
     assert_ne!(rotated.value(), secret.value());
+
+    // Regenerating a visitor's empty session stores nothing: nothing to rotate.
+    let visitor = manager.request(RequestContext::from_cookie_header(&header));
+    let session = visitor.session().await.expect("session");
+    session.regenerate().expect("regenerate");
+    let cookies = visitor.finish(StatusCode::OK).await.expect("finish");
+    assert!(cookies.is_empty(), "{cookies:?}");
 }
 
 #[test]
