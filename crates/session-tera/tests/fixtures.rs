@@ -278,3 +278,66 @@ async fn the_project_errors_helper_is_byte_identical_across_engines() {
         }
     }
 }
+
+/// The demo's form page (`templates/demo/home.html`: `csrf_field()` in each
+/// form, `old('name')`, the name's error beside it and
+/// `helpers/errors.html`), the same in every engine after the tokens are
+/// replaced, with and without errors.
+#[tokio::test]
+async fn the_demo_form_page_is_byte_identical_across_engines() {
+    let dir = project_templates();
+    let tera = session_tera::new(dir.to_str().expect("utf-8 path")).expect("tera loads");
+    let env = minijinja_env(dir);
+    #[cfg(feature = "tera1")]
+    let tera1 = session_tera::tera1::new(dir.to_str().expect("utf-8 path")).expect("tera1 loads");
+
+    let refused = serde_json::json!({"flash": {
+        "_errors": {"name": ["Use 1 to 40 characters."]},
+        "_old_input": {"name": "<b>x</b>"}
+    }});
+    for data in [serde_json::json!({}), refused] {
+        let (_request, session) = request_with(&data).await;
+        let mut context = tera::Context::new();
+        context.insert("title", "Home");
+        let from_tera = normalise(
+            &session_tera::render(&tera, "demo/home.html", &context, &session).expect("tera"),
+        );
+        let from_minijinja = normalise(
+            &session_minijinja::render(
+                &env.get_template("demo/home.html").expect("template"),
+                minijinja::context! { title => "Home" },
+                &session,
+            )
+            .expect("minijinja"),
+        );
+        assert_eq!(from_minijinja, from_tera, "{data}");
+        #[cfg(feature = "tera1")]
+        {
+            let mut context = session_tera::tera1::Context::new();
+            context.insert("title", "Home");
+            let from_tera1 = normalise(
+                &session_tera::tera1::render(&tera1, "demo/home.html", &context, &session)
+                    .expect("tera1"),
+            );
+            assert_eq!(from_tera1, from_tera, "{data}");
+        }
+        assert_eq!(
+            from_tera
+                .matches("<input type=\"hidden\" name=\"_token\" value=\"{CSRF_TOKEN}\">")
+                .count(),
+            2,
+            "{from_tera}"
+        );
+        let refused = data != serde_json::json!({});
+        assert_eq!(
+            from_tera.contains("value=\"&lt;b&gt;x&lt;/b&gt;\" aria-invalid=\"true\""),
+            refused,
+            "{from_tera}"
+        );
+        assert_eq!(
+            from_tera.contains("<li>Use 1 to 40 characters.</li>"),
+            refused,
+            "{from_tera}"
+        );
+    }
+}
