@@ -25,7 +25,7 @@ pub fn add_to_environment(env: &mut Environment<'_>) {
     env.add_function("session", session);
     env.add_function("csrf_token", forms::csrf_token);
     env.add_function("csrf_field", forms::csrf_field);
-    env.add_function("old", forms::old);
+    env.add_global("old", Value::from_object(forms::Old));
     env.add_function("errors", forms::errors);
 }
 

@@ -2,8 +2,9 @@
 //! `errors()`, reading the session bound to the render as `session()` does.
 
 use std::fmt::Write;
+use std::sync::Arc;
 
-use minijinja::value::Rest;
+use minijinja::value::Object;
 use minijinja::{Error, ErrorKind, HtmlEscape, State, Value};
 use session_core::Session;
 use session_core::csrf::FIELD;
@@ -54,16 +55,22 @@ const OLD: Arity = Arity {
 };
 
 /// `old(field)`: the old input, else the empty string; `old(field, default)`:
-/// else `default`.
-pub(crate) fn old(state: &State<'_, '_>, args: Rest<Value>) -> Result<Value, Error> {
-    args::check("old", &OLD, &args)?;
-    let field = args::string("old", "the field name", &args[0])?;
-    Ok(
-        match with_session("old", state, |session| session.old(field))? {
-            Some(text) => Value::from(text),
-            None => args.get(1).cloned().unwrap_or_else(|| Value::from("")),
-        },
-    )
+/// else `default`. An object rather than a function so that it reads its
+/// arguments in place, with no list made per call.
+#[derive(Debug)]
+pub(crate) struct Old;
+
+impl Object for Old {
+    fn call(self: &Arc<Self>, state: &mut State<'_, '_>, args: &[Value]) -> Result<Value, Error> {
+        args::check("old", &OLD, args)?;
+        let field = args::string("old", "the field name", &args[0])?;
+        Ok(
+            match with_session("old", state, |session| session.old(field))? {
+                Some(text) => Value::from(text),
+                None => args.get(1).cloned().unwrap_or_else(|| Value::from("")),
+            },
+        )
+    }
 }
 
 /// The errors object of this render, made on the first `errors()`.
