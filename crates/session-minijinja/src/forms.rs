@@ -64,12 +64,11 @@ impl Object for Old {
     fn call(self: &Arc<Self>, state: &mut State<'_, '_>, args: &[Value]) -> Result<Value, Error> {
         args::check("old", &OLD, args)?;
         let field = args::string("old", "the field name", &args[0])?;
-        Ok(
-            match with_session("old", state, |session| session.old(field))? {
-                Some(text) => Value::from(text),
-                None => args.get(1).cloned().unwrap_or_else(|| Value::from("")),
-            },
-        )
+        let old = with_session("old", state, |session| session.old(field))?;
+        Ok(match old {
+            Some(text) => Value::from(text),
+            None => args.get(1).cloned().unwrap_or_else(|| Value::from("")),
+        })
     }
 }
 
@@ -82,11 +81,8 @@ pub(crate) fn errors(state: &mut State<'_, '_>) -> Result<Value, Error> {
     if let Some(FormErrors(errors)) = state.get_extension::<FormErrors>() {
         return Ok(errors.clone());
     }
-    let errors = Value::from_object(ErrorsObject(with_session(
-        "errors",
-        state,
-        Session::errors,
-    )?));
+    let bag = with_session("errors", state, Session::errors)?;
+    let errors = Value::from_object(ErrorsObject(bag));
     state.get_or_insert_extension(FormErrors(errors.clone()));
     Ok(errors)
 }

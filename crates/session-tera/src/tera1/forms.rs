@@ -28,7 +28,8 @@ fn csrf_token(args: &HashMap<String, Value>) -> Result<Value> {
         .map_err(Error::msg)
 }
 
-/// `csrf_field()`: markup, so its output is marked safe.
+/// `csrf_field()`: markup, so Tera 1 is told its output is safe (a Tera 1
+/// function returns plain JSON, with no safe string of its own).
 struct CsrfField;
 
 impl ::tera1::Function for CsrfField {
