@@ -5,13 +5,11 @@ use std::collections::HashMap;
 
 use session_core::ErrorBag;
 
-use super::{Error, Result, Tera, Value};
+use super::{Error, HINT, Result, Tera, Value};
 use crate::binding;
 use crate::call::{self, ErrorsCall, no_session};
 use crate::csrf;
 use crate::names::{CSRF_FIELD_FUNCTION, CSRF_TOKEN_FUNCTION, ERRORS_FUNCTION, OLD_FUNCTION};
-
-use super::HINT;
 
 /// Registers the form helpers.
 pub(super) fn add_to_tera(tera: &mut Tera) {
