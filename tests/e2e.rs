@@ -364,23 +364,6 @@ async fn bad_forms_are_4xx() {
     server.stop().await;
 }
 
-/// `html` with the value of each `csrf_field()` replaced by `TOKEN`: tokens
-/// are masked afresh on every render, in every engine.
-fn without_csrf_tokens(html: &str) -> String {
-    const FIELD: &str = "name=\"_token\" value=\"";
-    let mut out = String::with_capacity(html.len());
-    let mut rest = html;
-    while let Some(at) = rest.find(FIELD) {
-        let start = at + FIELD.len();
-        let len = rest[start..].find('"').expect("the value ends");
-        out.push_str(&rest[..start]);
-        out.push_str("TOKEN");
-        rest = &rest[start + len..];
-    }
-    out.push_str(rest);
-    out
-}
-
 #[tokio::test]
 async fn both_engines_render_the_same_bytes_for_the_same_session() {
     // The cookie driver carries the whole session in the request, so one
@@ -420,7 +403,7 @@ async fn both_engines_render_the_same_bytes_for_the_same_session() {
         let a = fetch(&mj).await.expect("GET").text().await.expect("body");
         let b = fetch(&tera).await.expect("GET").text().await.expect("body");
         assert!(a.contains("alert-success"), "{a}");
-        assert_eq!(without_csrf_tokens(&a), without_csrf_tokens(&b), "{path}");
+        assert_eq!(a, b, "{path}");
     }
     mj.stop().await;
     tera.stop().await;
