@@ -394,10 +394,10 @@ async fn steps(c: &Client, base: &str, driver: &str) -> TestResult {
         .iter()
         .map(|cookie| cookie.name().to_owned())
         .collect();
-    let expected_cookie = if driver == "cookie" {
-        "s_user"
-    } else {
-        "session_id"
+    let expected_cookie = match driver {
+        "cookie" => "s_user",
+        "redis" => "redis_session_id",
+        _ => "session_id",
     };
     if !cookies.iter().any(|n| n == expected_cookie) {
         return Err(format!(
@@ -521,7 +521,7 @@ async fn session_state(c: &Client, base: &str) -> TestResult<(Value, Vec<String>
     names.sort();
     let id = cookies
         .iter()
-        .find(|k| k.name() == "session_id")
+        .find(|k| k.name().ends_with("session_id"))
         .map(|k| k.value().to_owned());
     Ok((data, names, id))
 }
