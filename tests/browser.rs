@@ -15,10 +15,10 @@
 //! Without `chromium` and `chromedriver` these tests fail, they never skip:
 //! `make test` installs them (`scripts/test-deps.sh`).
 
-#[path = "../examples/demo/mod.rs"]
-pub mod demo;
 #[path = "support/attacker.rs"]
 pub mod attacker;
+#[path = "../examples/demo/mod.rs"]
+pub mod demo;
 
 use std::error::Error;
 use std::fs::File;
@@ -358,7 +358,10 @@ async fn steps(c: &Client, base: &str, driver: &str) -> TestResult {
     let field = c.find(Locator::Css("input#name")).await?;
     check_eq(
         "the name field after the refused login",
-        (field.prop("value").await?, field.attr("aria-invalid").await?),
+        (
+            field.prop("value").await?,
+            field.attr("aria-invalid").await?,
+        ),
         (Some(too_long.to_owned()), Some("true".to_owned())),
     )?;
     reload(c).await?;

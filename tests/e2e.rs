@@ -498,7 +498,10 @@ async fn browser_posts_need_the_token_of_the_page() {
         body.starts_with("403 Forbidden: this request was sent by a page of another site"),
         "{body}"
     );
-    assert!(!body.contains("Sec-Fetch"), "no internals in the page: {body}");
+    assert!(
+        !body.contains("Sec-Fetch"),
+        "no internals in the page: {body}"
+    );
     server.stop().await;
 }
 
