@@ -9,8 +9,9 @@
 
 use std::path::{Path, PathBuf};
 
+use serde::Deserialize;
 use serde_json::{Map, Value};
-use session_core::{ERRORS_KEY, OLD_INPUT_KEY, csrf};
+use session_core::{ERRORS_KEY, ErrorBag, OLD_INPUT_KEY, csrf};
 use session_views::integration::RequestContext;
 use session_views::{SessionManager, ViewError, Views};
 
@@ -70,8 +71,8 @@ fn blocks(markdown: &str) -> Vec<Block> {
 struct Example {
     line: usize,
     template: String,
-    /// The `session` block in force: `session`, `flash`, `old_input`, `errors`, `context`.
-    data: Value,
+    /// The `json session` block in force.
+    data: SessionBlock,
     forms: bool,
     /// Rendered in this engine only (a feature the other one lacks).
     only: Option<String>,
@@ -83,7 +84,7 @@ struct Example {
 
 fn examples(markdown: &str) -> Vec<Example> {
     let mut examples: Vec<Example> = Vec::new();
-    let mut data = Value::Object(Map::new());
+    let mut data = SessionBlock::default();
     // Whether the last example still takes output blocks.
     let mut taking_output = false;
     for block in blocks(markdown) {
@@ -180,33 +181,48 @@ fn views(engine: &str, dir: &Path) -> Result<Views, session_views::TemplateLoadE
     }
 }
 
+/// A `json session` block of the guide.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SessionBlock {
+    #[serde(default)]
+    session: Map<String, Value>,
+    #[serde(default)]
+    flash: Map<String, Value>,
+    /// What `Redirect::with_input` flashes.
+    #[serde(default)]
+    old_input: Option<Map<String, Value>>,
+    /// What `Redirect::with_errors` flashes; an `ErrorBag` keeps the order
+    /// the fields are written in, as it keeps the order they were added.
+    #[serde(default)]
+    errors: Option<ErrorBag>,
+    #[serde(default)]
+    context: Map<String, Value>,
+}
+
 /// Renders `example.html` with a session holding `data`; CSRF tokens are
 /// checked against the request's secret and replaced by the placeholder.
-async fn render(views: &Views, data: &Value) -> Result<String, ViewError> {
+async fn render(views: &Views, data: &SessionBlock) -> Result<String, ViewError> {
     let manager = SessionManager::builder().build().expect("manager");
     let sessions = manager.request(RequestContext::new());
     let session = sessions.session().await.expect("session");
-    let empty = Map::new();
-    let object = |key: &str| data.get(key).and_then(Value::as_object).unwrap_or(&empty);
-    for (key, value) in object("session") {
+    for (key, value) in &data.session {
         session.set(key, value).expect("set");
     }
-    for (key, value) in object("flash") {
+    for (key, value) in &data.flash {
         session.flash(key, value).expect("flash");
     }
-    if let Some(input) = data.get("old_input") {
+    if let Some(input) = &data.old_input {
         session
             .flash(OLD_INPUT_KEY, input)
             .expect("flash the old input");
     }
-    if let Some(errors) = data.get("errors") {
+    if let Some(errors) = &data.errors {
         session.flash(ERRORS_KEY, errors).expect("flash the errors");
     }
-    let context = data
-        .get("context")
-        .cloned()
-        .unwrap_or(Value::Object(Map::new()));
-    let html = views.render(&sessions, "example.html", context).await?;
+    let html = views
+        .render(&sessions, "example.html", &data.context)
+        .await?;
     let secret = sessions.issued_csrf_cookie();
     Ok(replace_tokens(&html, |token| {
         assert!(
@@ -255,7 +271,7 @@ async fn has_form_helpers(engine: &str) -> bool {
     );
     let outcome = match views(engine, &dir) {
         Err(e) => Err(format!("{e:?}")),
-        Ok(views) => render(&views, &Value::Null)
+        Ok(views) => render(&views, &SessionBlock::default())
             .await
             .map_err(|e| format!("{e:?}")),
     };
