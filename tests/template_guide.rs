@@ -2,10 +2,6 @@
 //! Tera 2 through `Views` with the session the guide gives, checked against
 //! the output the guide shows. The conventions are in the HTML comment at
 //! the top of the guide.
-//!
-//! Examples marked `jinja forms` use the form helpers (`csrf_token()`,
-//! `csrf_field()`, `old()`, `errors()`): they are rendered only in an engine
-//! that has them, and reported as skipped otherwise.
 
 use std::path::{Path, PathBuf};
 
@@ -73,7 +69,6 @@ struct Example {
     template: String,
     /// The `json session` block in force.
     data: SessionBlock,
-    forms: bool,
     /// Rendered in this engine only (a feature the other one lacks).
     only: Option<String>,
     /// The template's text is this file under `templates/`.
@@ -99,12 +94,10 @@ fn examples(markdown: &str) -> Vec<Example> {
                 taking_output = false;
             }
             "jinja" => {
-                let mut forms = false;
                 let mut only = None;
                 let mut file = None;
                 for attr in attrs {
                     match attr.split_once('=') {
-                        None if attr == "forms" => forms = true,
                         None if ENGINES.contains(&attr) => only = Some(attr.to_owned()),
                         Some(("file", path)) => file = Some(path.to_owned()),
                         _ => panic!("{at}: unknown attribute `{attr}` on a jinja block"),
@@ -121,7 +114,6 @@ fn examples(markdown: &str) -> Vec<Example> {
                     line: block.line,
                     template: block.text,
                     data: data.clone(),
-                    forms,
                     only,
                     file,
                     expected: Vec::new(),
@@ -262,39 +254,6 @@ fn replace_tokens(html: &str, check: impl Fn(&str)) -> String {
     out
 }
 
-/// Whether `engine` has the form helpers: `csrf_token()` renders, rather
-/// than failing as an unknown function.
-async fn has_form_helpers(engine: &str) -> bool {
-    let dir = template_dir(
-        &format!("probe-{engine}"),
-        &[("example.html", "{{ csrf_token() }}")],
-    );
-    let outcome = match views(engine, &dir) {
-        Err(e) => Err(format!("{e:?}")),
-        Ok(views) => render(&views, &SessionBlock::default())
-            .await
-            .map_err(|e| format!("{e:?}")),
-    };
-    std::fs::remove_dir_all(&dir).expect("clean up");
-    match outcome {
-        Ok(html) => {
-            assert_eq!(
-                html, TOKEN_PLACEHOLDER,
-                "{engine}: csrf_token() renders a token"
-            );
-            true
-        }
-        // MiniJinja: UnknownFunction, "csrf_token is unknown"; Tera: "Unknown function `csrf_token`".
-        Err(e)
-            if e.contains("csrf_token")
-                && (e.contains("UnknownFunction") || e.contains("Unknown function")) =>
-        {
-            false
-        }
-        Err(e) => panic!("{engine}: {{{{ csrf_token() }}}} failed for another reason: {e}"),
-    }
-}
-
 #[tokio::test]
 async fn every_template_example_renders_as_the_guide_shows() {
     let examples = examples(&guide());
@@ -304,17 +263,11 @@ async fn every_template_example_renders_as_the_guide_shows() {
         examples.len()
     );
     let mut failures = Vec::new();
-    let mut skipped = Vec::new();
     let mut rendered = 0;
     for engine in ENGINES {
-        let forms = has_form_helpers(engine).await;
         for example in &examples {
             let at = format!("{GUIDE}:{} ({engine})", example.line);
             if example.only.as_deref().is_some_and(|only| only != engine) {
-                continue;
-            }
-            if example.forms && !forms {
-                skipped.push(at);
                 continue;
             }
             let dir = template_dir(
@@ -346,10 +299,7 @@ async fn every_template_example_renders_as_the_guide_shows() {
             }
         }
     }
-    for at in &skipped {
-        println!("skipped (no form helpers in this engine yet): {at}");
-    }
-    println!("rendered {rendered} examples, skipped {}", skipped.len());
+    println!("rendered {rendered} examples");
     assert!(failures.is_empty(), "\n\n{}", failures.join("\n\n"));
 }
 
@@ -359,11 +309,6 @@ fn blocks_that_show_a_file_show_it_as_it_is() {
     for example in examples(&guide()) {
         if let Some(file) = &example.file {
             let path = root().join("templates").join(file);
-            // A file the form helpers bring may not be there yet.
-            if example.forms && !path.exists() {
-                println!("skipped (not there yet): templates/{file}");
-                continue;
-            }
             let text = std::fs::read_to_string(&path).expect("the file a block shows");
             assert_eq!(
                 example.template, text,
