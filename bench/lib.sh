@@ -44,7 +44,10 @@
 #                            gets memory's (it ignores them)
 #   check_pages REF LABEL    fetches each server's dashboard and its home page
 #                            after a flash; REF's must show NAME and MESSAGE
-#                            and all must equal REF's (LABEL names REF in errors)
+#                            and all must equal REF's (LABEL names REF in
+#                            errors), once the CSRF tokens, which differ per
+#                            render, are masked (mask_tokens: their lengths
+#                            must still match)
 #   field SCENARIO SERVER KEY, median, total, ratio A B
 #                            the result helpers (field reads $RESULTS)
 # Sets NAME, MESSAGE and SECRET, the same for every script so that all send
@@ -318,15 +321,23 @@ login_servers() {
   FLASH_COOKIES[floor]=${FLASH_COOKIES[memory]:-${DASH_COOKIE[floor]}}
 }
 
+# mask_tokens: stdin to stdout with the value of every CSRF field replaced
+# by its length (`name="_token" value="<86 chars>"`): the demo masks its
+# token anew on every render, the floor and the peers send a fixed one of
+# the same length, so pages compare equal exactly when all else is.
+mask_tokens() {
+  perl -pe 's/(name="_token" value=")([^"]*)"/$1 . "<" . length($2) . " chars>\""/ge'
+}
+
 # Fetches SERVER's dashboard (logged in) and its home page after a flash
-# into $WORK/SERVER.dashboard and $WORK/SERVER.home.
+# into $WORK/SERVER.dashboard and $WORK/SERVER.home, tokens masked.
 fetch_pages() {
   local server=$1 jar="$WORK/$1.flashjar"
-  curl -s -H "Cookie: ${DASH_COOKIE[$server]}" "${URL[$server]}/dashboard" >"$WORK/$server.dashboard"
+  curl -s -H "Cookie: ${DASH_COOKIE[$server]}" "${URL[$server]}/dashboard" | mask_tokens >"$WORK/$server.dashboard"
   printf '' >"$jar"
   curl -s -o /dev/null -c "$jar" -b "$jar" -H "Cookie: ${DASH_COOKIE[$server]}" \
     --data-urlencode level=success --data-urlencode "message=$MESSAGE" "${URL[$server]}/flash"
-  curl -s -b "$jar" -H "Cookie: ${DASH_COOKIE[$server]}" "${URL[$server]}/" >"$WORK/$server.home"
+  curl -s -b "$jar" -H "Cookie: ${DASH_COOKIE[$server]}" "${URL[$server]}/" | mask_tokens >"$WORK/$server.home"
 }
 
 check_pages() {
@@ -338,6 +349,10 @@ check_pages() {
   }
   grep -q "$MESSAGE" "$WORK/$reference.home" || {
     echo "$label's home page does not show the flash" >&2
+    exit 1
+  }
+  grep -q 'name="_token" value="<86 chars>"' "$WORK/$reference.dashboard" || {
+    echo "$label's dashboard has no CSRF field of 86 characters" >&2
     exit 1
   }
   for server in "${SERVERS[@]}"; do

@@ -71,7 +71,7 @@ ROOT=$(pwd)
 PROF_TARGET_DIR=${PROF_TARGET_DIR:-$(dirname "$ROOT")/target-prof}
 . "$ROOT/bench/lib.sh"
 
-need cargo curl valgrind callgrind_control
+need cargo curl perl valgrind callgrind_control
 if [ "$N" -lt 2 ] || [ $((N % 2)) != 0 ] || [ $((WARMUP_REQUESTS % 2)) != 0 ]; then
   echo "N and WARMUP_REQUESTS must be even, N at least 2 (flash sends round trips)" >&2
   exit 1

@@ -96,7 +96,7 @@ export BENCH_DIR="$ROOT/bench"
 PEERS_TARGET_DIR=${PEERS_TARGET_DIR:-$ROOT/bench/peers/target}
 . "$ROOT/bench/lib.sh"
 
-need cargo curl wrk
+need cargo curl perl wrk
 pin_setup
 if [ "$PIN" = 1 ]; then
   THREADS=${THREADS:-$(cpu_count "$CLIENT_CPUS")}

@@ -10,6 +10,13 @@
 //! equivalent of our helper, and what an application on it would write.
 //! The level `danger` maps to axum-messages' `Error`.
 //!
+//! The form helpers the templates call (`csrf_field()`, `old()`,
+//! `errors()`) get the same stand-ins as the floor's
+//! (`bench/harness/src/bin/floor.rs`): one hidden `_token` input with a
+//! fixed 86-character token, built once; `""`; an empty bag. The peer stack
+//! has no CSRF protection or form helpers of its own, and these are the
+//! cheapest way to send the same bytes.
+//!
 //! | route | does |
 //! | --- | --- |
 //! | `GET /` | the home page with the messages include |
@@ -30,7 +37,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use axum_messages::{Level, Messages, MessagesManagerLayer};
-use minijinja::value::{Object, Serde};
+use minijinja::value::{Object, ObjectRepr, Serde};
 use minijinja::{Environment, Error, ErrorKind, Value};
 use serde::Deserialize;
 use serde_json::json;
@@ -104,6 +111,7 @@ fn environment() -> Result<Environment<'static>, Box<dyn std::error::Error>> {
     );
     let templates = concat!(env!("CARGO_MANIFEST_DIR"), "/../../templates");
     add_templates(&mut env, std::path::Path::new(templates), "")?;
+    add_form_stand_ins(&mut env);
     env.add_function("session", |state: &minijinja::State<'_, '_>| {
         state.lookup(MESSAGES_KEY).ok_or_else(|| {
             Error::new(
@@ -113,6 +121,51 @@ fn environment() -> Result<Environment<'static>, Box<dyn std::error::Error>> {
         })
     });
     Ok(env)
+}
+
+/// A token of the length session-views' `csrf_field()` renders.
+const FIXED_TOKEN: &str =
+    "a_lHk02kKYsvQ7PDJbyYn8a_z8wDSZJ5aMWanz7ldv-_-TU0nFReV7cdwPy-skbjloRenUeQMNMgJ6cTkujZgQ";
+
+/// `csrf_field()`, `old()` and `errors()` as the floor has them: the same
+/// markup, from values made once.
+fn add_form_stand_ins(env: &mut Environment<'static>) {
+    const _: () = assert!(FIXED_TOKEN.len() == 86);
+    let field = Value::from_safe_string(format!(
+        "<input type=\"hidden\" name=\"_token\" value=\"{FIXED_TOKEN}\">"
+    ));
+    env.add_function("csrf_field", move || field.clone());
+    let empty = Value::from("");
+    env.add_function("old", move |_field: &str| empty.clone());
+    let errors = Value::from_object(NoErrors);
+    env.add_function("errors", move || errors.clone());
+}
+
+/// What `errors()` returns: an empty bag.
+#[derive(Debug)]
+struct NoErrors;
+
+impl Object for NoErrors {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Plain
+    }
+
+    fn call_method(
+        self: &Arc<Self>,
+        _state: &mut minijinja::State<'_, '_>,
+        method: &str,
+        _args: &[Value],
+    ) -> Result<Value, Error> {
+        match method {
+            "any" | "has" => Ok(Value::from(false)),
+            "first" => Ok(Value::from("")),
+            "get" | "all" => Ok(Value::from(Vec::<Value>::new())),
+            _ => Err(Error::new(
+                ErrorKind::UnknownMethod,
+                format!("errors() has no method `{method}`"),
+            )),
+        }
+    }
 }
 
 /// Adds every template under `dir` (names relative to the top directory,
