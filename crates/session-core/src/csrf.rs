@@ -38,6 +38,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore;
 use subtle::ConstantTimeEq;
 
+use crate::base64url::{self, encoded_len};
+
 /// The form field a token travels in (`csrf_field()` renders it).
 pub const FIELD: &str = "_token";
 
@@ -46,6 +48,12 @@ pub const HEADER: &str = "x-csrf-token";
 
 /// The length of the secret in bytes (256 bits).
 pub const SECRET_BYTES: usize = 32;
+
+/// The length of a token in characters: a mask and the masked secret
+/// ([`SECRET_BYTES`] each) in URL-safe base64 without padding, so only
+/// ASCII letters, digits, `-` and `_`, which need no escaping in HTML text,
+/// an attribute value or a URL.
+pub const TOKEN_LEN: usize = encoded_len(2 * SECRET_BYTES);
 
 /// The cookie's name when it is `Secure` with `Path=/`: the `__Host-`
 /// prefix makes browsers refuse the cookie from a sibling subdomain or a
@@ -71,13 +79,8 @@ impl Secret {
 
     /// The secret in a cookie's value; `None` for anything that is not one.
     pub(crate) fn from_cookie(value: &str) -> Option<Self> {
-        // Checked before decoding, so a huge cookie costs nothing.
-        if value.len() != encoded_len(SECRET_BYTES) {
-            return None;
-        }
-        let mut bytes = [0; SECRET_BYTES];
-        let n = URL_SAFE_NO_PAD.decode_slice(value, &mut bytes).ok()?;
-        (n == SECRET_BYTES).then_some(Secret(bytes))
+        // The length is checked first, so a huge cookie costs nothing.
+        base64url::decode_exact(value.as_bytes()).map(Secret)
     }
 
     pub(crate) fn cookie_value(&self) -> String {
@@ -85,14 +88,28 @@ impl Secret {
     }
 
     /// A token for this secret, under a fresh mask.
+    #[cfg(test)]
     pub(crate) fn masked(&self) -> String {
+        let mut token = String::with_capacity(TOKEN_LEN);
+        self.push_masked(&mut token);
+        token
+    }
+
+    /// Appends a token for this secret, under a fresh mask, to `out`
+    /// ([`TOKEN_LEN`] characters): encoded on the stack, so a template
+    /// helper writes it straight into its markup.
+    pub(crate) fn push_masked(&self, out: &mut String) {
         let mut token = [0; 2 * SECRET_BYTES];
         let (mask, masked) = token.split_at_mut(SECRET_BYTES);
         rand::thread_rng().fill_bytes(mask);
         for ((out, m), s) in masked.iter_mut().zip(mask.iter()).zip(self.0) {
             *out = m ^ s;
         }
-        URL_SAFE_NO_PAD.encode(token)
+        let mut text = [0; TOKEN_LEN];
+        let len = URL_SAFE_NO_PAD
+            .encode_slice(token, &mut text)
+            .expect("TOKEN_LEN is the encoded length of a token");
+        out.push_str(std::str::from_utf8(&text[..len]).expect("base64 is ASCII"));
     }
 }
 
@@ -100,10 +117,6 @@ impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Secret(..)")
     }
-}
-
-const fn encoded_len(bytes: usize) -> usize {
-    (bytes * 4).div_ceil(3)
 }
 
 /// Whether `token` (from a form's `_token` or an `X-CSRF-Token` header) was
@@ -115,15 +128,10 @@ pub fn verify(cookie: Option<&str>, token: &str) -> bool {
     let Some(secret) = cookie.and_then(Secret::from_cookie) else {
         return false;
     };
-    let token = token.trim();
-    if token.len() != encoded_len(2 * SECRET_BYTES) {
+    let Some(bytes) = base64url::decode_exact::<{ 2 * SECRET_BYTES }>(token.trim().as_bytes())
+    else {
         return false;
-    }
-    let mut bytes = [0; 2 * SECRET_BYTES];
-    match URL_SAFE_NO_PAD.decode_slice(token, &mut bytes) {
-        Ok(n) if n == bytes.len() => {}
-        _ => return false,
-    }
+    };
     let (mask, masked) = bytes.split_at(SECRET_BYTES);
     let mut unmasked = [0; SECRET_BYTES];
     for ((out, m), x) in unmasked.iter_mut().zip(mask).zip(masked) {
@@ -143,6 +151,12 @@ mod tests {
         let token = secret.masked();
         assert_eq!(cookie.len(), 43);
         assert_eq!(token.len(), 86);
+        assert_eq!(TOKEN_LEN, 86);
+        assert!(
+            token
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        );
         assert!(verify(Some(&cookie), &token));
         assert!(verify(Some(&cookie), &format!(" {token}\n")));
         let other = Secret::generate().cookie_value();

@@ -29,14 +29,7 @@ impl SessionId {
 
     /// Parses the cookie form; `None` for anything that is not exactly an id.
     pub fn parse(text: &str) -> Option<Self> {
-        if text.len() != 32 {
-            return None;
-        }
-        let mut bytes = [0u8; SESSION_ID_BYTES];
-        match URL_SAFE_NO_PAD.decode_slice(text, &mut bytes) {
-            Ok(SESSION_ID_BYTES) => Some(SessionId(bytes)),
-            _ => None,
-        }
+        crate::base64url::decode_exact(text.as_bytes()).map(SessionId)
     }
 
     /// The raw bytes.

@@ -2,6 +2,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 
+mod base64url;
 mod config;
 mod cookie_driver;
 mod cookie_settings;

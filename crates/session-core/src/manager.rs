@@ -251,6 +251,16 @@ impl RequestSessions {
     /// that [`finish`](Self::finish) sets. After a session of this request
     /// was regenerated or invalidated, tokens come from a new secret.
     pub fn csrf_token(&self) -> String {
+        let mut token = String::with_capacity(csrf::TOKEN_LEN);
+        self.push_csrf_token(&mut token);
+        token
+    }
+
+    /// [`csrf_token`](Self::csrf_token), appended to `out`: for a template
+    /// helper that writes the token into its markup. The token is
+    /// [`csrf::TOKEN_LEN`] characters of URL-safe base64, which need no
+    /// escaping in HTML.
+    pub fn push_csrf_token(&self, out: &mut String) {
         let regenerated = self.regenerates();
         let mut csrf = self.inner.csrf.lock();
         if regenerated && !csrf.rotated {
@@ -273,7 +283,7 @@ impl RequestSessions {
                     .clone()
             }
         };
-        secret.masked()
+        secret.push_masked(out);
     }
 
     /// Whether `token` (a form's `_token`, an `X-CSRF-Token` header) belongs

@@ -294,6 +294,20 @@ impl Session {
         RequestSessions::upgrade(&request).map(|sessions| sessions.csrf_token())
     }
 
+    /// [`csrf_token`](Self::csrf_token), appended to `out` (see
+    /// [`RequestSessions::push_csrf_token`]); `false`, with nothing
+    /// appended, once the request is over.
+    pub fn push_csrf_token(&self, out: &mut String) -> bool {
+        let request = self.inner.lock().request.clone();
+        match RequestSessions::upgrade(&request) {
+            Some(sessions) => {
+                sessions.push_csrf_token(out);
+                true
+            }
+            None => false,
+        }
+    }
+
     /// The id the session was loaded under, if it has one.
     pub fn id(&self) -> Option<SessionId> {
         self.inner.lock().id

@@ -1,13 +1,12 @@
 //! The form helpers: `csrf_token()`, `csrf_field()`, `old(field)` and
 //! `errors()`, reading the session bound to the render as `session()` does.
 
-use std::fmt::Write;
 use std::sync::Arc;
 
 use minijinja::value::Object;
-use minijinja::{Error, ErrorKind, HtmlEscape, State, Value};
+use minijinja::{Error, ErrorKind, State, Value};
 use session_core::Session;
-use session_core::csrf::FIELD;
+use session_core::csrf::{self, FIELD};
 
 use crate::args::{self, Arity};
 use crate::binding::with_session;
@@ -22,30 +21,36 @@ pub(crate) fn csrf_field(state: &State<'_, '_>) -> Result<Value, Error> {
     const OPEN: &str = "<input type=\"hidden\" name=\"";
     const VALUE: &str = "\" value=\"";
     const CLOSE: &str = "\">";
-    let token = token("csrf_field", state)?;
-    let mut html =
-        String::with_capacity(OPEN.len() + FIELD.len() + VALUE.len() + token.len() + CLOSE.len());
+    let mut html = String::with_capacity(
+        OPEN.len() + FIELD.len() + VALUE.len() + csrf::TOKEN_LEN + CLOSE.len(),
+    );
     html.push_str(OPEN);
     html.push_str(FIELD);
     html.push_str(VALUE);
-    // Escaped like any attribute value: a token is URL-safe base64, so this
-    // changes nothing today, but the markup does not depend on it.
-    write!(html, "{}", HtmlEscape(&token)).expect("writing to a String cannot fail");
+    // Written in place, unescaped: a token is URL-safe base64 (letters,
+    // digits, `-`, `_`), which an attribute value shows as it is.
+    if !with_session("csrf_field", state, |session| {
+        session.push_csrf_token(&mut html)
+    })? {
+        return Err(request_over("csrf_field"));
+    }
     html.push_str(CLOSE);
     Ok(Value::from_safe_string(html))
 }
 
 fn token(function: &str, state: &State<'_, '_>) -> Result<String, Error> {
-    with_session(function, state, Session::csrf_token)?.ok_or_else(|| {
-        Error::new(
-            ErrorKind::InvalidOperation,
-            format!(
-                "{function}() was called after the request of the bound session ended: a CSRF \
-                 token is made from its request's secret, so render while the request is \
-                 handled (its RequestSessions still alive)"
-            ),
-        )
-    })
+    with_session(function, state, Session::csrf_token)?.ok_or_else(|| request_over(function))
+}
+
+fn request_over(function: &str) -> Error {
+    Error::new(
+        ErrorKind::InvalidOperation,
+        format!(
+            "{function}() was called after the request of the bound session ended: a CSRF \
+             token is made from its request's secret, so render while the request is \
+             handled (its RequestSessions still alive)"
+        ),
+    )
 }
 
 const OLD: Arity = Arity {

@@ -231,6 +231,16 @@ async fn cookies_whose_names_are_not_tokens_are_ignored_not_echoed() {
     assert!(!is_token("") && !is_token("s x") && !is_token("s\nx") && !is_token("s=x"));
 }
 
+#[test]
+fn a_token_is_visible_ascii_without_rfc_6265_separators() {
+    const SEPARATORS: &[u8] = b"()<>@,;:\\\"/[]?={}";
+    for byte in 0..=u8::MAX {
+        let name = format!("s{}", char::from(byte));
+        let expected = byte.is_ascii_graphic() && !SEPARATORS.contains(&byte);
+        assert_eq!(is_token(&name), expected, "byte {byte:#04x}");
+    }
+}
+
 /// For each kind of cookie, with a plain and an encoded name, and
 /// lifetimes whose `Max-Age` has different widths.
 #[test]
