@@ -25,7 +25,7 @@ mod origin;
 
 pub use body::CsrfBody;
 pub use error::CsrfError;
-use form_token::FormKind;
+use form_token::{FormKind, TokenScan};
 pub(crate) use origin::{OriginPolicy, Verdict};
 
 /// What an application answers a refused request with instead of the
@@ -377,12 +377,13 @@ where
 {
     let mut read = VecDeque::new();
     let mut prefix = Vec::new();
+    let mut scan = TokenScan::new(kind);
     let mut ended;
     let token = loop {
         match body.frame().await {
             None => {
                 ended = true;
-                break kind.find(&prefix, true).flatten();
+                break scan.scan(&prefix, true).flatten();
             }
             Some(Err(_)) => return Ok(config.reject(CsrfError::UnreadableBody)),
             Some(Ok(frame)) => {
@@ -391,7 +392,7 @@ where
                 }
                 read.push_back(frame);
                 ended = body.is_end_stream();
-                if let Some(found) = kind.find(&prefix, ended) {
+                if let Some(found) = scan.scan(&prefix, ended) {
                     break found;
                 }
                 if prefix.len() > config.max_form_bytes {
