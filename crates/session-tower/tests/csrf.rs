@@ -339,6 +339,18 @@ async fn safe_methods_and_exempt_paths_pass() {
         .send(form_post("/hooks/pay/more", "cross-site", "", "x=1"))
         .await;
     refused_with(&near, CsrfError::CrossSite);
+    // Paths that a normalizing proxy or router would send elsewhere.
+    for sneaky in [
+        "/api/../login",
+        "/api/%2e%2e/login",
+        "/api/..%2Flogin",
+        "/api//login",
+        "/api/./x/../../logout",
+        "/api/%5C..%5Clogin",
+    ] {
+        let response = h.send(form_post(sneaky, "cross-site", "", "x=1")).await;
+        refused_with(&response, CsrfError::CrossSite);
+    }
     let mut delete = form_post("/api2/items", "cross-site", "", "");
     *delete.method_mut() = Method::DELETE;
     refused_with(&h.send(delete).await, CsrfError::CrossSite);

@@ -178,6 +178,9 @@ impl CsrfLayer {
 
     /// Lets every request to a path that starts with `prefix` through
     /// unchecked (`/api/` for a token-authenticated API without cookies).
+    /// Paths with dot segments (`/api/../login`), empty segments or
+    /// percent-encoded `.`, `/`, `\\` are never exempt: a proxy or router
+    /// that normalizes them would deliver them elsewhere.
     pub fn exempt_prefix(mut self, prefix: impl Into<String>) -> Self {
         self.config.exempt_prefixes.push(prefix.into());
         self
@@ -234,6 +237,21 @@ enum Decision {
     ReadForm(FormKind, Option<String>),
 }
 
+/// A path without dot segments, empty segments, backslashes or
+/// percent-encoded `.`, `/` and `\`: one that means the same before and
+/// after any normalization.
+fn is_plain_path(path: &str) -> bool {
+    let lower = path.to_ascii_lowercase();
+    !path.contains('\\')
+        && !path.contains("//")
+        && !["%2e", "%2f", "%5c"]
+            .iter()
+            .any(|encoded| lower.contains(encoded))
+        && !path
+            .split('/')
+            .any(|segment| segment == "." || segment == "..")
+}
+
 /// `GET`, `HEAD`, `OPTIONS` and `TRACE` change nothing (RFC 9110's safe methods).
 pub(crate) fn is_safe(method: &Method) -> bool {
     matches!(
@@ -244,6 +262,14 @@ pub(crate) fn is_safe(method: &Method) -> bool {
 
 impl Config {
     fn is_exempt(&self, path: &str) -> bool {
+        if self.exempt_paths.is_empty() && self.exempt_prefixes.is_empty() {
+            return false;
+        }
+        // `/api/../login` starts with `/api/` but a server or proxy that
+        // normalizes paths routes it to `/login`: such paths are never exempt.
+        if !is_plain_path(path) {
+            return false;
+        }
         self.exempt_paths.iter().any(|p| p == path)
             || self
                 .exempt_prefixes
