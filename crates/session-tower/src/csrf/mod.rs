@@ -179,7 +179,7 @@ impl CsrfLayer {
     /// Lets every request to a path that starts with `prefix` through
     /// unchecked (`/api/` for a token-authenticated API without cookies).
     /// Paths with dot segments (`/api/../login`), empty segments or
-    /// percent-encoded `.`, `/`, `\\` are never exempt: a proxy or router
+    /// percent-encoded `.`, `/`, `\` are never exempt: a proxy or router
     /// that normalizes them would deliver them elsewhere.
     pub fn exempt_prefix(mut self, prefix: impl Into<String>) -> Self {
         self.config.exempt_prefixes.push(prefix.into());
