@@ -106,6 +106,12 @@ const fn encoded_len(bytes: usize) -> usize {
     (bytes * 4).div_ceil(3)
 }
 
+/// Whether `cookie` (the value of a browser's CSRF cookie) can be a secret
+/// at all: a request without one can be refused before its body is read.
+pub fn is_secret(cookie: &str) -> bool {
+    Secret::from_cookie(cookie).is_some()
+}
+
 /// Whether `token` (from a form's `_token` or an `X-CSRF-Token` header) was
 /// made from the secret in `cookie` (the value of the browser's CSRF cookie,
 /// `None` when it sent none). A missing cookie, a malformed cookie or token,
