@@ -53,14 +53,25 @@ impl CookieSettings {
         cookie
     }
 
-    /// The CSRF secret's cookie name under these settings: only a `Secure`
-    /// cookie for `Path=/` may carry the `__Host-` prefix.
+    /// The CSRF secret's cookie name under these settings: `__Host-csrf`
+    /// when cookies are `Secure` (the cookie is always for `Path=/`, which
+    /// the prefix requires), `csrf` on plain-http development.
     pub(crate) fn csrf_cookie_name(&self) -> &'static str {
-        if self.secure && self.path == "/" {
+        if self.secure {
             crate::csrf::HOST_COOKIE_NAME
         } else {
             crate::csrf::COOKIE_NAME
         }
+    }
+
+    /// The cookie that carries a CSRF secret: these settings, but for the
+    /// whole site (`Path=/`), so that no other path can shadow it and the
+    /// `__Host-` prefix applies.
+    pub(crate) fn csrf_cookie(&self, value: String) -> Cookie<'static> {
+        let mut cookie = Cookie::new(self.csrf_cookie_name(), value);
+        self.decorate(&mut cookie);
+        cookie.set_path("/");
+        cookie
     }
 
     /// A cookie that tells the browser to delete `name`.

@@ -119,6 +119,12 @@ impl std::fmt::Debug for Secret {
     }
 }
 
+/// Whether `cookie` (the value of a browser's CSRF cookie) can be a secret
+/// at all: a request without one can be refused before its body is read.
+pub fn is_secret(cookie: &str) -> bool {
+    Secret::from_cookie(cookie).is_some()
+}
+
 /// Whether `token` (from a form's `_token` or an `X-CSRF-Token` header) was
 /// made from the secret in `cookie` (the value of the browser's CSRF cookie,
 /// `None` when it sent none). A missing cookie, a malformed cookie or token,

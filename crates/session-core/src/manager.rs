@@ -99,8 +99,8 @@ impl SessionManager {
     }
 
     /// The name of the cookie that holds each browser's CSRF secret (see
-    /// [`csrf`](crate::csrf)): `__Host-csrf` when cookies are `Secure` with
-    /// `Path=/` (the default), `csrf` otherwise.
+    /// [`csrf`](crate::csrf)): `__Host-csrf` when cookies are `Secure` (the
+    /// default), `csrf` otherwise.
     pub fn csrf_cookie_name(&self) -> &'static str {
         self.inner.csrf_cookie.csrf_cookie_name()
     }
@@ -275,7 +275,7 @@ impl RequestSessions {
                 let found = self
                     .inner
                     .request
-                    .cookie(name)
+                    .sole_cookie(name)
                     .and_then(Secret::from_cookie);
                 csrf.issue = found.is_none();
                 csrf.secret
@@ -290,7 +290,7 @@ impl RequestSessions {
     /// to the CSRF secret this request's browser sent in its cookie.
     pub fn verify_csrf_token(&self, token: &str) -> bool {
         let name = self.inner.manager.csrf_cookie_name();
-        csrf::verify(self.inner.request.cookie(name), token)
+        csrf::verify(self.inner.request.sole_cookie(name), token)
     }
 
     /// The cookie that carries a CSRF secret made during this request, if
@@ -298,12 +298,19 @@ impl RequestSessions {
     pub fn issued_csrf_cookie(&self) -> Option<Cookie<'static>> {
         let csrf = self.inner.csrf.lock();
         let secret = csrf.secret.as_ref().filter(|_| csrf.issue)?;
-        let name = self.inner.manager.csrf_cookie_name();
-        Some(self.inner.manager.inner.csrf_cookie.cookie(
-            name.to_owned(),
-            secret.cookie_value(),
-            None,
-        ))
+        Some(
+            self.inner
+                .manager
+                .inner
+                .csrf_cookie
+                .csrf_cookie(secret.cookie_value()),
+        )
+    }
+
+    /// Whether this request made a CSRF token (or a new secret): its
+    /// response is that browser's alone, and must never be shared by a cache.
+    pub fn made_csrf_token(&self) -> bool {
+        self.inner.csrf.lock().secret.is_some()
     }
 
     /// A session of this request was regenerated but no token was made

@@ -61,6 +61,8 @@ struct Inner {
     saved: bool,
     /// The request this session belongs to, for its CSRF token.
     request: Weak<RequestInner>,
+    /// The request came with this session (an id, or data the driver read).
+    existed: bool,
 }
 
 impl Session {
@@ -70,6 +72,7 @@ impl Session {
         loaded: Loaded,
         request: Weak<RequestInner>,
     ) -> Self {
+        let existed = loaded.id.is_some() || !loaded.data.is_empty();
         Session {
             inner: Arc::new(Mutex::new(Inner {
                 driver_name,
@@ -82,6 +85,7 @@ impl Session {
                 keep: false,
                 saved: false,
                 request,
+                existed,
             })),
         }
     }
@@ -283,7 +287,7 @@ impl Session {
     /// session that stores nothing changes nothing.
     pub(crate) fn regenerates(&self) -> bool {
         let inner = self.inner.lock();
-        inner.changes.regenerate && (inner.id.is_some() || !inner.data.is_empty())
+        inner.changes.regenerate && (inner.existed || !inner.data.is_empty())
     }
 
     /// A CSRF token for a form of the page being rendered: the same as

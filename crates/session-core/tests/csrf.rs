@@ -102,7 +102,7 @@ async fn regenerating_a_session_replaces_the_secret() {
 }
 
 #[test]
-fn secure_cookies_at_the_root_get_the_host_prefix() {
+fn secure_csrf_cookies_get_the_host_prefix() {
     let manager = SessionManager::builder().build().expect("default");
     assert_eq!(manager.csrf_cookie_name(), "__Host-csrf");
     let sessions = manager.request(RequestContext::new());
@@ -111,7 +111,13 @@ fn secure_cookies_at_the_root_get_the_host_prefix() {
     assert_eq!(cookie.name(), "__Host-csrf");
     assert_eq!(cookie.secure(), Some(true));
     assert_eq!(cookie.path(), Some("/"));
+    // The secret's cookie is for the whole site, whatever the session's
+    // path: it keeps the prefix, which no sibling subdomain can set.
     let elsewhere = SessionConfig::default().with_cookie_path("/app");
     let manager = SessionManager::from_config(&elsewhere).expect("config");
-    assert_eq!(manager.csrf_cookie_name(), "csrf");
+    assert_eq!(manager.csrf_cookie_name(), "__Host-csrf");
+    let sessions = manager.request(RequestContext::new());
+    sessions.csrf_token();
+    let cookie = sessions.issued_csrf_cookie().expect("secret");
+    assert_eq!(cookie.path(), Some("/"));
 }

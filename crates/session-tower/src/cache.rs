@@ -21,9 +21,21 @@ const COOKIE: HeaderValue = HeaderValue::from_static("Cookie");
 /// is), and `Cookie` added to `Vary` unless `Vary` already names it or is
 /// `*` (the handler's `Vary` values are kept). Both values are static: no
 /// allocation beyond the header map's own.
-pub(crate) fn mark_private(headers: &mut HeaderMap) {
-    if let Entry::Vacant(entry) = headers.entry(CACHE_CONTROL) {
-        entry.insert(PRIVATE);
+///
+/// A response that carries a CSRF token or secret (`with_csrf_token`) is
+/// private whatever the handler chose: a shared cache that kept it would
+/// hand one browser's secret to every visitor. Only a `Cache-Control` that
+/// already says `private` or `no-store` is kept then.
+pub(crate) fn mark_private(headers: &mut HeaderMap, with_csrf_token: bool) {
+    match headers.entry(CACHE_CONTROL) {
+        Entry::Vacant(entry) => {
+            entry.insert(PRIVATE);
+        }
+        Entry::Occupied(mut entry) => {
+            if with_csrf_token && !entry.iter().any(keeps_out_of_shared_caches) {
+                entry.insert(PRIVATE);
+            }
+        }
     }
     match headers.entry(VARY) {
         Entry::Vacant(entry) => {
@@ -35,6 +47,14 @@ pub(crate) fn mark_private(headers: &mut HeaderMap) {
             }
         }
     }
+}
+
+/// Whether one `Cache-Control` value keeps the response out of shared caches.
+fn keeps_out_of_shared_caches(value: &HeaderValue) -> bool {
+    value.as_bytes().split(|&b| b == b',').any(|directive| {
+        let directive = directive.trim_ascii();
+        directive.eq_ignore_ascii_case(b"private") || directive.eq_ignore_ascii_case(b"no-store")
+    })
 }
 
 /// Whether one `Vary` value already covers the cookies: it lists `Cookie`
@@ -54,6 +74,14 @@ mod tests {
         cache_control: Option<&'static str>,
         vary: &[&'static str],
     ) -> (Vec<String>, Vec<String>) {
+        marked_with(cache_control, vary, false)
+    }
+
+    fn marked_with(
+        cache_control: Option<&'static str>,
+        vary: &[&'static str],
+        with_csrf_token: bool,
+    ) -> (Vec<String>, Vec<String>) {
         let mut headers = HeaderMap::new();
         if let Some(value) = cache_control {
             headers.insert(CACHE_CONTROL, HeaderValue::from_static(value));
@@ -61,7 +89,7 @@ mod tests {
         for value in vary {
             headers.append(VARY, HeaderValue::from_static(value));
         }
-        mark_private(&mut headers);
+        mark_private(&mut headers, with_csrf_token);
         let all = |name| {
             headers
                 .get_all(name)
@@ -91,5 +119,24 @@ mod tests {
         for not_covered in ["Cookies", "Set-Cookie", "x-cookie"] {
             assert_eq!(marked(None, &[not_covered]).1.len(), 2, "{not_covered}");
         }
+    }
+
+    #[test]
+    fn a_page_with_a_csrf_token_is_private_whatever_the_handler_said() {
+        let cache_control = |value, token| marked_with(Some(value), &[], token).0;
+        assert_eq!(
+            cache_control("public, max-age=600", false),
+            ["public, max-age=600"]
+        );
+        assert_eq!(
+            cache_control("public, max-age=600", true),
+            ["private, no-cache"]
+        );
+        assert_eq!(cache_control("max-age=60", true), ["private, no-cache"]);
+        assert_eq!(
+            cache_control("private, max-age=60", true),
+            ["private, max-age=60"]
+        );
+        assert_eq!(cache_control("No-Store", true), ["No-Store"]);
     }
 }

@@ -273,7 +273,7 @@ where
             }
             if sessions.finish_unchanged(response.status()) {
                 if sessions.used() {
-                    mark_private(response.headers_mut());
+                    mark_private(response.headers_mut(), sessions.made_csrf_token());
                 }
                 return Poll::Ready(Ok(response));
             }
@@ -290,7 +290,7 @@ where
             let mut response = finish(&sessions, response, is_head, answers).await;
             // Checked after the save: a `Redirect`'s flash loads the session there.
             if sessions.used() {
-                mark_private(response.headers_mut());
+                mark_private(response.headers_mut(), sessions.made_csrf_token());
             }
             Ok(response)
         };

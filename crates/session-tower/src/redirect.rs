@@ -5,6 +5,47 @@ use session_core::{
     integration::RequestSessions,
 };
 
+/// The most fields [`Redirect::with_input`] keeps, and the longest name: a
+/// form of the app's has far fewer, a forged one gets no further.
+const MAX_OLD_INPUT_FIELDS: usize = 100;
+const MAX_OLD_INPUT_NAME_BYTES: usize = 100;
+
+/// Words in a field's name that mark a secret, which `with_input` never
+/// flashes: it would sit in the session store and come back in the page.
+/// Parts of a name (split at `_`, `-`, `.`, `[`, `]` and case changes)
+/// are matched whole for short words that also occur inside harmless
+/// ones (`pin` in `shipping`, `key` in `monkey`).
+const SECRET_PARTS: [&str; 12] = [
+    "pin", "key", "otp", "cvv", "cvc", "ssn", "iban", "card", "pan", "code", "2fa", "mfa",
+];
+const SECRET_WORDS: [&str; 6] = ["pass", "pwd", "secret", "token", "apikey", "credential"];
+
+/// Whether a field named `name` may hold a secret (see [`SECRET_WORDS`]).
+fn is_secret_field(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    if SECRET_WORDS.iter().any(|word| lower.contains(word)) {
+        return true;
+    }
+    let mut parts = Vec::new();
+    let mut part = String::new();
+    let mut previous_lower = false;
+    for c in name.chars() {
+        let boundary = matches!(c, '_' | '-' | '.' | '[' | ']' | ' ')
+            || (c.is_ascii_uppercase() && previous_lower);
+        if boundary && !part.is_empty() {
+            parts.push(std::mem::take(&mut part));
+        }
+        if c.is_alphanumeric() {
+            part.push(c.to_ascii_lowercase());
+        }
+        previous_lower = c.is_ascii_lowercase();
+    }
+    parts.push(part);
+    parts
+        .iter()
+        .any(|part| SECRET_PARTS.contains(&part.as_str()))
+}
+
 /// The most of one field's text [`Redirect::with_input`] keeps: enough for
 /// any field a person retypes, small enough that a pasted essay does not
 /// push the session (a 4 KiB cookie, say) past its limit.
@@ -99,9 +140,14 @@ impl Redirect {
 
     /// Flashes the submitted fields, so the form page can show what the user
     /// typed (`old('name')` in templates). Left out: the CSRF token
-    /// (`_token`) and every field whose name contains `password`, plus any
-    /// named with [`without_input`](Self::without_input). A value longer
-    /// than [`MAX_OLD_INPUT_BYTES`] is cut there.
+    /// (`_token`), every field whose name suggests a secret (containing
+    /// `pass`, `pwd`, `secret`, `token`, `apikey` or `credential`, or with a
+    /// part `pin`, `key`, `otp`, `cvv`, `cvc`, `ssn`, `iban`, `card`, `pan`,
+    /// `code`, `2fa` or `mfa`: `card_number`, `apiKey`, `otp-code`), any
+    /// named with [`without_input`](Self::without_input), and anything past
+    /// the first 100 fields or with a name over 100 bytes. A value longer
+    /// than [`MAX_OLD_INPUT_BYTES`] is cut there. Leaving a field out only
+    /// means the user types it again.
     ///
     /// ```
     /// use session_tower::Redirect;
@@ -117,7 +163,7 @@ impl Redirect {
         K: AsRef<str>,
         V: AsRef<str>,
     {
-        for (name, value) in form {
+        for (name, value) in form.into_iter().take(MAX_OLD_INPUT_FIELDS) {
             let value = value.as_ref();
             let mut end = value.len().min(MAX_OLD_INPUT_BYTES);
             while !value.is_char_boundary(end) {
@@ -154,7 +200,8 @@ impl Redirect {
 
     fn keeps_input(&self, name: &str) -> bool {
         name != csrf::FIELD
-            && !name.to_ascii_lowercase().contains("password")
+            && name.len() <= MAX_OLD_INPUT_NAME_BYTES
+            && !is_secret_field(name)
             && !self.hidden_input.iter().any(|hidden| hidden == name)
     }
 
@@ -239,6 +286,11 @@ fn same_origin_referer(headers: &HeaderMap) -> Option<&str> {
         return None;
     }
     let path = path.split('#').next().unwrap_or_default();
+    // A browser drops tabs and newlines from a URL: `/\t/evil.example`
+    // would become `//evil.example`, another site.
+    if path.chars().any(char::is_control) {
+        return None;
+    }
     match path {
         "" => Some("/"),
         // `//host` would be read as another site.

@@ -144,6 +144,21 @@ impl RequestContext {
             .find_map(|(_, raw_value)| text(raw_value))
     }
 
+    /// The value of the cookie called `name` when the request carries
+    /// exactly one: two of one name mean one was planted (by a sibling
+    /// subdomain, say, with a longer `Path` so that it comes first), and a
+    /// secret that must be the server's own trusts neither.
+    pub fn sole_cookie(&self, name: &str) -> Option<&str> {
+        let mut named = self
+            .pieces()
+            .filter(|(raw_name, _)| is_named(raw_name, name));
+        let (_, value) = named.next()?;
+        if named.next().is_some() {
+            return None;
+        }
+        text(value)
+    }
+
     /// Every cookie, as `(name, value)`, in the order sent; of two cookies
     /// of one name only the first.
     pub fn cookies(&self) -> impl Iterator<Item = (&str, &str)> {

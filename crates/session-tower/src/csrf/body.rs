@@ -1,7 +1,6 @@
 //! The request body after the CSRF check: the bytes read to find the form's
 //! token, then the rest as it arrives.
 
-use std::collections::VecDeque;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -11,15 +10,16 @@ use pin_project_lite::pin_project;
 
 pin_project! {
     /// The body the services inside a [`CsrfLayer`](super::CsrfLayer) get:
-    /// the original body, with the frames the layer read to find a form's
-    /// `_token` (if it had to) given back first. Nothing is lost or copied
-    /// twice; a request the layer did not read passes through untouched.
+    /// the original body, with what the layer read to find a form's
+    /// `_token` (if it had to) given back first, as one piece. Nothing is
+    /// lost; a request the layer did not read passes through untouched.
     ///
     /// Read it like any body (`http_body_util::BodyExt::collect`, axum's
     /// extractors).
     #[derive(Debug)]
     pub struct CsrfBody<B> {
-        read: VecDeque<Frame<Bytes>>,
+        read: Option<Bytes>,
+        trailers: Option<Frame<Bytes>>,
         #[pin]
         rest: B,
         rest_ended: bool,
@@ -30,23 +30,27 @@ impl<B> CsrfBody<B> {
     /// `body`, none of it read.
     pub fn new(body: B) -> Self {
         CsrfBody {
-            read: VecDeque::new(),
+            read: None,
+            trailers: None,
             rest: body,
             rest_ended: false,
         }
     }
 
-    pub(crate) fn with_read(read: VecDeque<Frame<Bytes>>, rest: B, rest_ended: bool) -> Self {
+    /// `read` (and the `trailers`, if the body ended with some) given back
+    /// before the `rest` of the body, which `rest_ended` says is over.
+    pub(crate) fn with_read(
+        read: Bytes,
+        trailers: Option<Frame<Bytes>>,
+        rest: B,
+        rest_ended: bool,
+    ) -> Self {
         CsrfBody {
-            read,
+            read: (!read.is_empty()).then_some(read),
+            trailers,
             rest,
             rest_ended,
         }
-    }
-
-    /// The original body, and whatever of it was read.
-    pub fn into_parts(self) -> (Vec<Frame<Bytes>>, B) {
-        (self.read.into(), self.rest)
     }
 }
 
@@ -59,25 +63,23 @@ impl<B: Body<Data = Bytes>> Body for CsrfBody<B> {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
         let this = self.project();
-        if let Some(frame) = this.read.pop_front() {
-            return Poll::Ready(Some(Ok(frame)));
+        if let Some(read) = this.read.take() {
+            return Poll::Ready(Some(Ok(Frame::data(read))));
         }
         if *this.rest_ended {
-            return Poll::Ready(None);
+            return Poll::Ready(this.trailers.take().map(Ok));
         }
         this.rest.poll_frame(cx)
     }
 
     fn is_end_stream(&self) -> bool {
-        self.read.is_empty() && (self.rest_ended || self.rest.is_end_stream())
+        self.read.is_none()
+            && self.trailers.is_none()
+            && (self.rest_ended || self.rest.is_end_stream())
     }
 
     fn size_hint(&self) -> SizeHint {
-        let read: u64 = self
-            .read
-            .iter()
-            .filter_map(|frame| frame.data_ref().map(|data| data.len() as u64))
-            .sum();
+        let read = self.read.as_ref().map_or(0, |read| read.len() as u64);
         if self.rest_ended {
             return SizeHint::with_exact(read);
         }

@@ -44,15 +44,44 @@ impl FormKind {
         delimiter.extend_from_slice(boundary.as_bytes());
         Some(FormKind::Multipart { delimiter })
     }
+}
 
-    /// The token, once `prefix` holds the whole field; `ended` says the
-    /// prefix is the whole body. `Some(None)` means the field is known to be
-    /// absent (the body ended without it).
-    pub(crate) fn find(&self, prefix: &[u8], ended: bool) -> Option<Option<String>> {
-        let found = match self {
-            FormKind::UrlEncoded => url_encoded(prefix, ended),
-            FormKind::Multipart { delimiter } => multipart(prefix, delimiter),
+/// The search for `_token` in a body that arrives in pieces: each call looks
+/// at what came since the last one, so a body sent a byte at a time costs no
+/// more to search than one sent at once.
+#[derive(Debug)]
+pub(crate) struct TokenScan {
+    kind: FormKind,
+    /// How much of the body earlier calls saw.
+    seen: usize,
+    /// Where the first pair (url-encoded) or part (multipart) not yet
+    /// looked at starts; for multipart, `None` until the first delimiter.
+    next: Option<usize>,
+}
+
+impl TokenScan {
+    pub(crate) fn new(kind: FormKind) -> Self {
+        let next = match kind {
+            FormKind::UrlEncoded => Some(0),
+            FormKind::Multipart { .. } => None,
         };
+        TokenScan {
+            kind,
+            seen: 0,
+            next,
+        }
+    }
+
+    /// The token, once `prefix` (all of the body so far) holds the whole
+    /// field; `ended` says the prefix is the whole body. `Some(None)` means
+    /// the field is known to be absent (the body ended without it).
+    pub(crate) fn scan(&mut self, prefix: &[u8], ended: bool) -> Option<Option<String>> {
+        let TokenScan { kind, seen, next } = self;
+        let found = match kind {
+            FormKind::UrlEncoded => url_encoded(next, *seen, prefix, ended),
+            FormKind::Multipart { delimiter } => multipart(next, *seen, prefix, delimiter),
+        };
+        *seen = prefix.len();
         match found {
             Some(token) => Some(Some(token)),
             None if ended => Some(None),
@@ -61,41 +90,64 @@ impl FormKind {
     }
 }
 
-/// The first `_token` among the pairs that are complete: followed by `&`,
-/// or the last one of a body that ended.
-fn url_encoded(prefix: &[u8], ended: bool) -> Option<String> {
-    let complete = if ended {
-        prefix
+/// The first `_token` among the url-encoded pairs completed since the last
+/// call: followed by `&`, or the last one of a body that ended.
+fn url_encoded(
+    next: &mut Option<usize>,
+    seen: usize,
+    prefix: &[u8],
+    ended: bool,
+) -> Option<String> {
+    let start = next.unwrap_or(0).min(prefix.len());
+    let end = if ended {
+        prefix.len()
     } else {
-        let last_amp = prefix.iter().rposition(|&b| b == b'&')?;
-        &prefix[..last_amp]
+        // Only the new bytes can hold a new `&`.
+        let from = seen.max(start);
+        from + prefix[from..].iter().rposition(|&b| b == b'&')?
     };
-    form_urlencoded::parse(complete)
+    *next = Some((end + 1).min(prefix.len()));
+    form_urlencoded::parse(&prefix[start..end])
         .find(|(name, _)| name == FIELD)
         .map(|(_, value)| value.into_owned())
 }
 
-/// The value of the first part named `_token` that is complete (its closing
-/// delimiter is in the prefix).
-fn multipart(prefix: &[u8], delimiter: &[u8]) -> Option<String> {
-    let mut parts = split(prefix, delimiter);
-    // Whatever comes before the first delimiter is a preamble.
-    parts.next()?;
-    let mut parts = parts.peekable();
-    while let Some(part) = parts.next() {
-        // The last piece has no closing delimiter yet (or is the epilogue).
-        parts.peek()?;
-        let part = part.strip_prefix(b"\r\n")?;
-        let Some(end_of_headers) = find(part, b"\r\n\r\n") else {
-            continue;
-        };
-        let (headers, body) = (&part[..end_of_headers], &part[end_of_headers + 4..]);
-        if names_token(headers) {
-            let value = body.strip_suffix(b"\r\n").unwrap_or(body);
-            return std::str::from_utf8(value).ok().map(str::to_owned);
+/// The value of the first part named `_token` among the multipart parts
+/// closed since the last call (their closing delimiter arrived).
+fn multipart(
+    next: &mut Option<usize>,
+    seen: usize,
+    prefix: &[u8],
+    delimiter: &[u8],
+) -> Option<String> {
+    // A delimiter may straddle the previous call's end.
+    let mut from = seen.saturating_sub(delimiter.len() - 1);
+    if let Some(next) = *next {
+        from = from.max(next);
+    }
+    while let Some(at) = find(&prefix[from..], delimiter) {
+        let at = from + at;
+        if let Some(start) = *next {
+            if let Some(token) = token_part(&prefix[start..at]) {
+                return Some(token);
+            }
         }
+        from = at + delimiter.len();
+        *next = Some(from);
     }
     None
+}
+
+/// The value of a multipart part, if the part is the `_token` field.
+fn token_part(part: &[u8]) -> Option<String> {
+    let part = part.strip_prefix(b"\r\n")?;
+    let end_of_headers = find(part, b"\r\n\r\n")?;
+    let (headers, body) = (&part[..end_of_headers], &part[end_of_headers + 4..]);
+    if !names_token(headers) {
+        return None;
+    }
+    let value = body.strip_suffix(b"\r\n").unwrap_or(body);
+    std::str::from_utf8(value).ok().map(str::to_owned)
 }
 
 /// Whether a part's headers hold `Content-Disposition: form-data; name="_token"`.
@@ -118,24 +170,6 @@ fn names_token(headers: &[u8]) -> bool {
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
-}
-
-/// `haystack` cut at each occurrence of `delimiter` (the delimiters dropped).
-fn split<'a>(haystack: &'a [u8], delimiter: &'a [u8]) -> impl Iterator<Item = &'a [u8]> + 'a {
-    let mut rest = Some(haystack);
-    std::iter::from_fn(move || {
-        let current = rest?;
-        match find(current, delimiter) {
-            Some(at) => {
-                rest = Some(&current[at + delimiter.len()..]);
-                Some(&current[..at])
-            }
-            None => {
-                rest = None;
-                Some(current)
-            }
-        }
-    })
 }
 
 #[cfg(test)]
@@ -170,34 +204,83 @@ mod tests {
         assert_eq!(kind("text/plain"), None);
     }
 
+    /// Feeds `body` in pieces of `size` bytes; the answer once known.
+    fn feed(kind: &FormKind, body: &[u8], size: usize) -> (Option<Option<String>>, usize) {
+        let mut scan = TokenScan::new(kind.clone());
+        let mut fed = 0;
+        while fed < body.len() {
+            fed = (fed + size).min(body.len());
+            let ended = fed == body.len();
+            if let Some(found) = scan.scan(&body[..fed], ended) {
+                return (Some(found), fed);
+            }
+        }
+        (None, fed)
+    }
+
     #[test]
     fn url_encoded_needs_the_whole_pair() {
         let form = FormKind::UrlEncoded;
-        assert_eq!(form.find(b"_token=abc", false), None, "more may follow");
-        assert_eq!(form.find(b"_token=abc", true), Some(Some("abc".into())));
-        assert_eq!(
-            form.find(b"_token=abc&name=x", false),
-            Some(Some("abc".into()))
-        );
-        assert_eq!(
-            form.find(b"name=a%26b&%5Ftoken=t-1_", true),
-            Some(Some("t-1_".into()))
-        );
-        assert_eq!(form.find(b"name=x&note=_token%3Dforged", true), Some(None));
-        assert_eq!(form.find(b"name=x&", false), None);
+        let mut scan = TokenScan::new(form.clone());
+        assert_eq!(scan.scan(b"_token=abc", false), None, "more may follow");
+        assert_eq!(scan.scan(b"_token=abc", true), Some(Some("abc".into())));
+        for size in [1, 2, 3, 7, 100] {
+            let found = |body: &[u8]| feed(&form, body, size).0;
+            assert_eq!(
+                found(b"_token=abc&name=x"),
+                Some(Some("abc".into())),
+                "{size}"
+            );
+            assert_eq!(
+                found(b"name=a%26b&%5Ftoken=t-1_"),
+                Some(Some("t-1_".into()))
+            );
+            assert_eq!(found(b"name=x&note=_token%3Dforged"), Some(None));
+            assert_eq!(
+                found(b"a=1&_token=first&_token=second"),
+                Some(Some("first".into()))
+            );
+        }
+        // Found as soon as its pair closes, not at the end of the body.
+        let (_, read) = feed(&form, b"_token=abc&rest=0123456789", 1);
+        assert_eq!(read, 11);
     }
 
     #[test]
     fn multipart_finds_the_token_part() {
         let form = kind("multipart/form-data; boundary=XyZ").expect("multipart");
         let body = b"--XyZ\r\nContent-Disposition: form-data; name=\"_token\"\r\n\r\ntok\r\n--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.txt\"\r\n\r\nname=\"_token\"\r\n--XyZ--\r\n";
-        assert_eq!(form.find(body, true), Some(Some("tok".into())));
-        // Found as soon as the part is closed, before the rest arrives.
         let closed = find(body, b"tok\r\n--XyZ").expect("in the body") + 10;
-        let head = &body[..closed];
-        assert_eq!(form.find(head, false), Some(Some("tok".into())));
-        assert_eq!(form.find(&body[..40], false), None);
+        for size in [1, 2, 5, 64, body.len()] {
+            let (found, read) = feed(&form, body, size);
+            assert_eq!(found, Some(Some("tok".into())), "{size}");
+            assert!(
+                read >= closed && read < closed + size,
+                "{size}: read {read}"
+            );
+        }
         let without = b"--XyZ\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nname=\"_token\"\r\n--XyZ--\r\n";
-        assert_eq!(form.find(without, true), Some(None));
+        for size in [1, 3, without.len()] {
+            assert_eq!(feed(&form, without, size).0, Some(None), "{size}");
+        }
+    }
+
+    /// A body trickled in one byte at a time is searched in linear time: a
+    /// search that started over on every piece would take minutes here.
+    #[test]
+    fn a_trickled_body_is_searched_once() {
+        let body = vec![b'x'; 1 << 20];
+        for form in [
+            FormKind::UrlEncoded,
+            kind("multipart/form-data; boundary=b").expect("multipart"),
+        ] {
+            let started = std::time::Instant::now();
+            let (found, _) = feed(&form, &body, 1);
+            assert_eq!(found, Some(None));
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(20),
+                "{form:?}"
+            );
+        }
     }
 }

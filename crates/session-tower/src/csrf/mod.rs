@@ -1,13 +1,12 @@
 //! Cross-site request forgery protection: [`CsrfLayer`].
 
-use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use http::request::Parts;
 use http::{HeaderValue, Method, Request, Response, header};
 use http_body::Body;
@@ -25,7 +24,7 @@ mod origin;
 
 pub use body::CsrfBody;
 pub use error::CsrfError;
-use form_token::FormKind;
+use form_token::{FormKind, TokenScan};
 pub(crate) use origin::{OriginPolicy, Verdict};
 
 /// What an application answers a refused request with instead of the
@@ -171,15 +170,37 @@ impl CsrfLayer {
 
     /// Lets every request to exactly `path` through unchecked (a webhook
     /// whose sender signs its requests, say).
+    ///
+    /// # Panics
+    /// If `path` does not start with `/`.
     pub fn exempt(mut self, path: impl Into<String>) -> Self {
-        self.config.exempt_paths.push(path.into());
+        let path = path.into();
+        assert!(
+            path.starts_with('/'),
+            "CsrfLayer::exempt: `{path}` is not a path; write it as the request's path, e.g. /webhooks/payment"
+        );
+        self.config.exempt_paths.push(path);
         self
     }
 
     /// Lets every request to a path that starts with `prefix` through
     /// unchecked (`/api/` for a token-authenticated API without cookies).
+    /// Paths with dot segments (`/api/../login`), empty segments or
+    /// percent-encoded `.`, `/`, `\` are never exempt: a proxy or router
+    /// that normalizes them would deliver them elsewhere.
+    ///
+    /// The prefix matches whole path segments: `/api` exempts `/api` and
+    /// `/api/items`, not `/api-keys` or `/apiary`.
+    ///
+    /// # Panics
+    /// If `prefix` does not start with `/`.
     pub fn exempt_prefix(mut self, prefix: impl Into<String>) -> Self {
-        self.config.exempt_prefixes.push(prefix.into());
+        let prefix = prefix.into();
+        assert!(
+            prefix.starts_with('/'),
+            "CsrfLayer::exempt_prefix: `{prefix}` is not a path; write it as paths start, e.g. /api/"
+        );
+        self.config.exempt_prefixes.push(prefix);
         self
     }
 
@@ -231,7 +252,30 @@ pub struct CsrfService<S> {
 enum Decision {
     Pass,
     Refuse(CsrfError),
-    ReadForm(FormKind, Option<String>),
+    ReadForm(FormKind, String),
+}
+
+/// Whether `path` is `prefix` or below it, segment by segment.
+fn within(path: &str, prefix: &str) -> bool {
+    match path.strip_prefix(prefix) {
+        Some(rest) => prefix.ends_with('/') || rest.is_empty() || rest.starts_with('/'),
+        None => false,
+    }
+}
+
+/// A path without dot segments, empty segments, backslashes or
+/// percent-encoded `.`, `/` and `\`: one that means the same before and
+/// after any normalization.
+fn is_plain_path(path: &str) -> bool {
+    let lower = path.to_ascii_lowercase();
+    !path.contains('\\')
+        && !path.contains("//")
+        && !["%2e", "%2f", "%5c"]
+            .iter()
+            .any(|encoded| lower.contains(encoded))
+        && !path
+            .split('/')
+            .any(|segment| segment == "." || segment == "..")
 }
 
 /// `GET`, `HEAD`, `OPTIONS` and `TRACE` change nothing (RFC 9110's safe methods).
@@ -244,11 +288,19 @@ pub(crate) fn is_safe(method: &Method) -> bool {
 
 impl Config {
     fn is_exempt(&self, path: &str) -> bool {
+        if self.exempt_paths.is_empty() && self.exempt_prefixes.is_empty() {
+            return false;
+        }
+        // `/api/../login` starts with `/api/` but a server or proxy that
+        // normalizes paths routes it to `/login`: such paths are never exempt.
+        if !is_plain_path(path) {
+            return false;
+        }
         self.exempt_paths.iter().any(|p| p == path)
             || self
                 .exempt_prefixes
                 .iter()
-                .any(|p| path.starts_with(p.as_str()))
+                .any(|prefix| within(path, prefix))
     }
 
     fn decide(&self, parts: &Parts) -> Decision {
@@ -263,13 +315,19 @@ impl Config {
         if !needs_token {
             return Decision::Pass;
         }
+        // One cookie of the name, holding what can be a secret: without it
+        // no token can pass, so nothing of the body is read.
         let secret = RequestContext::from_headers(&parts.headers)
-            .cookie(self.cookie_name)
+            .sole_cookie(self.cookie_name)
+            .filter(|secret| csrf::is_secret(secret))
             .map(str::to_owned);
+        let Some(secret) = secret else {
+            return Decision::Refuse(CsrfError::InvalidToken);
+        };
         if let Some(token) = parts.headers.get(HEADER) {
             let valid = token
                 .to_str()
-                .is_ok_and(|token| csrf::verify(secret.as_deref(), token));
+                .is_ok_and(|token| csrf::verify(Some(&secret), token));
             return if valid {
                 Decision::Pass
             } else {
@@ -368,30 +426,34 @@ async fn check_form<S, B, ResBody>(
     mut parts: Parts,
     mut body: B,
     kind: FormKind,
-    secret: Option<String>,
+    secret: String,
 ) -> Result<Response<ResBody>, S::Error>
 where
     S: Service<Request<CsrfBody<B>>, Response = Response<ResBody>>,
     B: Body<Data = Bytes> + Unpin,
     ResBody: From<String>,
 {
-    let mut read = VecDeque::new();
-    let mut prefix = Vec::new();
+    // What was read is kept as one buffer, whatever the pieces it came in:
+    // a body trickled a byte per frame holds no more than its bytes.
+    let mut prefix = BytesMut::new();
+    let mut trailers = None;
+    let mut scan = TokenScan::new(kind);
     let mut ended;
     let token = loop {
         match body.frame().await {
             None => {
                 ended = true;
-                break kind.find(&prefix, true).flatten();
+                break scan.scan(&prefix, true).flatten();
             }
             Some(Err(_)) => return Ok(config.reject(CsrfError::UnreadableBody)),
             Some(Ok(frame)) => {
-                if let Some(data) = frame.data_ref() {
-                    prefix.extend_from_slice(data);
+                match frame.into_data() {
+                    Ok(data) => prefix.extend_from_slice(&data),
+                    // Trailers come last.
+                    Err(frame) => trailers = Some(frame),
                 }
-                read.push_back(frame);
-                ended = body.is_end_stream();
-                if let Some(found) = kind.find(&prefix, ended) {
+                ended = trailers.is_some() || body.is_end_stream();
+                if let Some(found) = scan.scan(&prefix, ended) {
                     break found;
                 }
                 if prefix.len() > config.max_form_bytes {
@@ -403,11 +465,11 @@ where
     let Some(token) = token else {
         return Ok(config.reject(CsrfError::MissingToken));
     };
-    if !csrf::verify(secret.as_deref(), &token) {
+    if !csrf::verify(Some(&secret), &token) {
         return Ok(config.reject(CsrfError::InvalidToken));
     }
     parts.extensions.insert(CsrfChecked);
-    let body = CsrfBody::with_read(read, body, ended);
+    let body = CsrfBody::with_read(prefix.freeze(), trailers, body, ended);
     inner.call(Request::from_parts(parts, body)).await
 }
 
