@@ -310,8 +310,8 @@ check() { # STORE SCENARIO SERVER AGAINST MIN: SERVER's req/s >= MIN x AGAINST's
 for store in "${STORE_SIZES[@]}"; do
   check "$store" dashboard memory floor 0.95
   check "$store" flash memory floor 0.9
-  check "$store" dashboard cookie floor 0.85
-  check "$store" flash cookie floor 0.8
+  check "$store" dashboard cookie floor 0.9
+  check "$store" flash cookie floor 0.85
   check "$store" dashboard redis peer-redis ahead
   check "$store" flash redis peer-redis ahead
 done
