@@ -335,7 +335,8 @@ impl PostgresDriverBuilder {
     }
 
     fn names(&self) -> Result<(Identifier, Identifier), ConfigError> {
-        let schema = Identifier::new("schema", &self.schema, MAX_SCHEMA_LEN).map_err(start_error)?;
+        let schema =
+            Identifier::new("schema", &self.schema, MAX_SCHEMA_LEN).map_err(start_error)?;
         let table = Identifier::new("table", &self.table, MAX_TABLE_LEN).map_err(start_error)?;
         Ok((schema, table))
     }
@@ -411,10 +412,7 @@ mod tests {
             (b().lifetime(Duration::ZERO), "lifetime"),
             (b().statement_timeout(Duration::ZERO), "statement timeout"),
             (b().pool_wait_timeout(Duration::ZERO), "pool wait timeout"),
-            (
-                b().sweep_interval(Some(Duration::ZERO)),
-                "sweep interval",
-            ),
+            (b().sweep_interval(Some(Duration::ZERO)), "sweep interval"),
         ] {
             let err = builder.validate().expect_err(needle).to_string();
             assert!(err.contains(needle), "{err}");
@@ -435,6 +433,11 @@ mod tests {
             .migration_sql()
             .expect("valid names");
         assert!(sql.contains("\"shop\".\"web_sessions\""), "{sql}");
-        assert!(PostgresDriverBuilder::new().table("a b").migration_sql().is_err());
+        assert!(
+            PostgresDriverBuilder::new()
+                .table("a b")
+                .migration_sql()
+                .is_err()
+        );
     }
 }

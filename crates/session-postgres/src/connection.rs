@@ -296,10 +296,7 @@ pub(crate) struct StoreError {
 /// unique violation, say), and errors end up in logs.
 #[derive(Debug)]
 pub(crate) enum Cause {
-    Database {
-        code: String,
-        message: String,
-    },
+    Database { code: String, message: String },
     Client(tokio_postgres::Error),
     PoolWait(Duration),
     Other(String),
@@ -350,7 +347,11 @@ impl fmt::Display for Cause {
 
 impl fmt::Display for StoreError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} at {} failed: {}", self.action, self.target, self.cause)
+        write!(
+            f,
+            "{} at {} failed: {}",
+            self.action, self.target, self.cause
+        )
     }
 }
 
@@ -379,7 +380,10 @@ mod tests {
                 "postgres://app:hunter2@db:5432/app?sslmode=require",
                 "postgres://app:***@db:5432/app?sslmode=require",
             ),
-            ("postgresql://app:p@ss@db/app", "postgresql://app:***@db/app"),
+            (
+                "postgresql://app:p@ss@db/app",
+                "postgresql://app:***@db/app",
+            ),
             (
                 "postgres://db/app?user=app&password=hunter2",
                 "postgres://db/app?user=app&password=***",

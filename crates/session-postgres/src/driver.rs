@@ -348,10 +348,7 @@ impl SessionDriver for PostgresDriver {
             // Unknown, expired, or ended: no session.
             return Ok(Loaded::empty());
         };
-        let columns = (
-            row.try_get::<_, JsonText>(0),
-            row.try_get::<_, JsonText>(1),
-        );
+        let columns = (row.try_get::<_, JsonText>(0), row.try_get::<_, JsonText>(1));
         let (Ok(session), Ok(flash)) = columns else {
             return Err(SessionError::backend(
                 DRIVER,

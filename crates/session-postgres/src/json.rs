@@ -234,7 +234,10 @@ mod tests {
         assert!(unstorable("a\0", "1").is_some());
         assert!(unstorable("a", r#""x\u0000y""#).is_some());
         assert!(unstorable("a", r#"{"k\u0000": 1}"#).is_some());
-        assert!(unstorable("a", r#""\\u0000""#).is_none(), "an escaped backslash");
+        assert!(
+            unstorable("a", r#""\\u0000""#).is_none(),
+            "an escaped backslash"
+        );
         assert!(unstorable("a", r#""\\\u0000""#).is_some());
         assert!(unstorable("a", r#""\u00001""#).is_some());
         assert!(unstorable("a", r#""\u0001 \u1000""#).is_none());

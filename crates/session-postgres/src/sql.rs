@@ -169,9 +169,8 @@ mod tests {
     fn params(sql: &str) -> usize {
         (1..20)
             .filter(|n| {
-                sql.match_indices(&format!("${n}")).any(|(at, m)| {
-                    !sql[at + m.len()..].starts_with(|c: char| c.is_ascii_digit())
-                })
+                sql.match_indices(&format!("${n}"))
+                    .any(|(at, m)| !sql[at + m.len()..].starts_with(|c: char| c.is_ascii_digit()))
             })
             .count()
     }
@@ -219,8 +218,14 @@ mod tests {
     fn the_migration_creates_schema_table_and_index_idempotently() {
         let (schema, table) = names();
         let sql = migration(&schema, &table);
-        assert!(sql.contains("CREATE SCHEMA IF NOT EXISTS \"app\";"), "{sql}");
-        assert!(sql.contains("CREATE TABLE IF NOT EXISTS \"app\".\"user\" ("), "{sql}");
+        assert!(
+            sql.contains("CREATE SCHEMA IF NOT EXISTS \"app\";"),
+            "{sql}"
+        );
+        assert!(
+            sql.contains("CREATE TABLE IF NOT EXISTS \"app\".\"user\" ("),
+            "{sql}"
+        );
         assert!(
             sql.contains("CREATE INDEX IF NOT EXISTS \"user_expires_at_idx\" ON \"app\".\"user\" (expires_at);"),
             "{sql}"

@@ -3,6 +3,8 @@
 //! start and stop themselves.
 #![allow(dead_code)]
 
+pub(crate) mod whole_record;
+
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -35,7 +37,13 @@ pub(crate) fn unique_table(test: &str) -> String {
         .collect();
     let test: String = test
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
         .take(30)
         .collect();
     format!("t_{test}_{random}")
@@ -84,7 +92,17 @@ pub(crate) fn manager(driver: impl SessionDriver) -> SessionManager {
 /// Runs `sql` with `psql` and returns its unaligned, tuples-only output.
 pub(crate) fn psql(url: &str, sql: &str) -> String {
     let output = Command::new("psql")
-        .args([url, "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", sql])
+        .args([
+            url,
+            "-X",
+            "-q",
+            "-A",
+            "-t",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-c",
+            sql,
+        ])
         .stdin(Stdio::null())
         .output()
         .unwrap_or_else(|e| panic!("could not run psql: {e}; install postgresql-client"));
@@ -115,7 +133,8 @@ impl Drop for Cleaning {
         let table = self.driver.table_name();
         let url = self.url.clone();
         // Never panic in drop: a table left behind is only clutter.
-        let _ = std::panic::catch_unwind(move || psql(&url, &format!("DROP TABLE IF EXISTS {table}")));
+        let _ =
+            std::panic::catch_unwind(move || psql(&url, &format!("DROP TABLE IF EXISTS {table}")));
     }
 }
 
@@ -185,7 +204,9 @@ impl PgServer {
             .filter(|o| o.status.success())
             .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()))
             .unwrap_or_else(|| {
-                panic!("pg_config not found: these tests start their own PostgreSQL ({START_POSTGRES})")
+                panic!(
+                    "pg_config not found: these tests start their own PostgreSQL ({START_POSTGRES})"
+                )
             });
         let port = free_port();
         let dir = std::env::temp_dir().join(format!(
@@ -284,7 +305,9 @@ impl PgServer {
         let data = self.data();
         self.run(
             "pg_ctl",
-            &["-D", &data, "-l", &log, "-o", &options, "-w", "-t", "20", "start"],
+            &[
+                "-D", &data, "-l", &log, "-o", &options, "-w", "-t", "20", "start",
+            ],
         );
     }
 
