@@ -116,6 +116,29 @@ impl PostgresDriver {
             ))
         };
         let limit = builder.timeouts_statement() * 4;
+        let check = || async {
+            match tokio::time::timeout(limit, client.simple_query(&statements.check_table)).await {
+                Ok(Ok(_)) => Ok(()),
+                Ok(Err(e)) => Err(Some(e)),
+                Err(_) => Err(None),
+            }
+        };
+        let foreign = |e: tokio_postgres::Error| {
+            start_error(format!(
+                "the sessions table {schema}.{table} at {target} is missing or is not this \
+                 driver's: {} (create it with the SQL of PostgresDriverBuilder::migration_sql, \
+                 turn `migrate` on, or choose another table)",
+                Cause::from_client(e)
+            ))
+        };
+        match check().await {
+            Ok(()) => {}
+            // A table of that name with other columns is someone else's:
+            // never touch it.
+            Err(Some(e)) if !migrate || !is_missing(&e) => return Err(foreign(e)),
+            Err(Some(_)) => {}
+            Err(None) => return Err(bounded(format!("checking {schema}.{table}"))),
+        }
         if migrate {
             // One multi-statement query runs as one transaction; the lock
             // is held until it ends.
@@ -136,19 +159,11 @@ impl PostgresDriver {
                 }
                 Err(_) => return Err(bounded(format!("creating {schema}.{table}"))),
             }
-        }
-        match tokio::time::timeout(limit, client.simple_query(&statements.check_table)).await {
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => {
-                return Err(start_error(format!(
-                    "the sessions table {schema}.{table} at {target} is missing or is not \
-                     this driver's: {} (create it with the SQL of \
-                     PostgresDriverBuilder::migration_sql, turn `migrate` on, or choose \
-                     another table)",
-                    Cause::from_client(e)
-                )));
+            match check().await {
+                Ok(()) => {}
+                Err(Some(e)) => return Err(foreign(e)),
+                Err(None) => return Err(bounded(format!("checking {schema}.{table}"))),
             }
-            Err(_) => return Err(bounded(format!("checking {schema}.{table}"))),
         }
         drop(client);
         let lifetime_ms = builder.lifetime.as_secs_f64() * 1000.0;
@@ -268,6 +283,14 @@ impl PostgresDriver {
             .and_then(|row| row.try_get::<_, bool>(0).ok())
             .unwrap_or(false))
     }
+}
+
+/// True when `e` says the table (or its schema) does not exist yet.
+fn is_missing(e: &tokio_postgres::Error) -> bool {
+    use tokio_postgres::error::SqlState;
+    e.code().is_some_and(|code| {
+        *code == SqlState::UNDEFINED_TABLE || *code == SqlState::INVALID_SCHEMA_NAME
+    })
 }
 
 /// True when a request's only change is the clearing of the flash it
