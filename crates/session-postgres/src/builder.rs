@@ -15,6 +15,14 @@ pub const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 /// The environment variable [`PostgresDriverBuilder::from_env`] reads.
 pub const URL_VAR: &str = "DATABASE_URL";
 
+/// The environment variable [`PostgresDriverBuilder::from_env`] reads the
+/// [schema](PostgresDriverBuilder::schema) from.
+pub const SCHEMA_VAR: &str = "SESSION_POSTGRES_SCHEMA";
+
+/// The environment variable [`PostgresDriverBuilder::from_env`] reads the
+/// [table](PostgresDriverBuilder::table) from.
+pub const TABLE_VAR: &str = "SESSION_POSTGRES_TABLE";
+
 /// The id cookie's default name: `postgres_` and the default
 /// [`SessionConfig::id_cookie_name`], by the rule of [`IdCookie`].
 pub const DEFAULT_COOKIE_NAME: &str = "postgres_session_id";
@@ -32,8 +40,8 @@ pub const DEFAULT_MAX_VALUE_BYTES: usize = 1024 * 1024;
 ///
 /// | setting | default |
 /// | --- | --- |
-/// | [`url`](Self::url) | `DATABASE_URL`, else `postgres://postgres@127.0.0.1:5432/test` |
-/// | [`schema`](Self::schema) / [`table`](Self::table) | `public` / `sessions` |
+/// | [`url`](Self::url) | `postgres://postgres@127.0.0.1:5432/test` (`DATABASE_URL` with [`from_env`](Self::from_env)) |
+/// | [`schema`](Self::schema) / [`table`](Self::table) | `public` / `sessions` (`SESSION_POSTGRES_SCHEMA` / `SESSION_POSTGRES_TABLE`) |
 /// | [`migrate`](Self::migrate) | on: create the schema, table and index if missing |
 /// | [`cookie_name`](Self::cookie_name) | `postgres_session_id` |
 /// | [`cookie_settings`](Self::cookie_settings) | `HttpOnly; Path=/; SameSite=Lax; Secure` |
@@ -132,8 +140,10 @@ impl PostgresDriverBuilder {
     }
 
     /// [`from_config`](Self::from_config), connecting where the
-    /// environment's `DATABASE_URL` says (and, with the `tls` feature,
-    /// trusting the certificates in the file `PGSSLROOTCERT` names).
+    /// environment's `DATABASE_URL` says, to the table
+    /// `SESSION_POSTGRES_SCHEMA`.`SESSION_POSTGRES_TABLE` (each defaulting
+    /// as above), and, with the `tls` feature, trusting the certificates in
+    /// the file `PGSSLROOTCERT` names.
     pub fn from_env(config: &SessionConfig) -> Self {
         Self::from_lookup(config, |var| std::env::var(var).ok())
     }
@@ -144,6 +154,12 @@ impl PostgresDriverBuilder {
         let mut builder = Self::from_config(config);
         if let Some(url) = lookup(URL_VAR).filter(|url| !url.trim().is_empty()) {
             builder = builder.url(url.trim());
+        }
+        if let Some(schema) = lookup(SCHEMA_VAR).filter(|s| !s.trim().is_empty()) {
+            builder = builder.schema(schema.trim());
+        }
+        if let Some(table) = lookup(TABLE_VAR).filter(|t| !t.trim().is_empty()) {
+            builder = builder.table(table.trim());
         }
         #[cfg(feature = "tls")]
         if let Some(path) = lookup("PGSSLROOTCERT").filter(|path| !path.trim().is_empty()) {
@@ -396,6 +412,20 @@ mod tests {
         assert_eq!(unset.id_cookie.name(), DEFAULT_COOKIE_NAME);
         let empty = PostgresDriverBuilder::from_lookup(&SessionConfig::default(), url(""));
         assert_eq!(empty.url, DEFAULT_URL);
+        assert_eq!(
+            (empty.schema.as_str(), empty.table.as_str()),
+            ("public", "sessions")
+        );
+        let named =
+            PostgresDriverBuilder::from_lookup(&SessionConfig::default(), |var| match var {
+                SCHEMA_VAR => Some("shop".to_owned()),
+                TABLE_VAR => Some(" web_sessions ".to_owned()),
+                _ => None,
+            });
+        assert_eq!(
+            (named.schema.as_str(), named.table.as_str()),
+            ("shop", "web_sessions")
+        );
     }
 
     #[test]

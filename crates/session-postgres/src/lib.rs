@@ -14,6 +14,6 @@ mod tls;
 
 pub use builder::{
     DEFAULT_COOKIE_NAME, DEFAULT_MAX_VALUE_BYTES, DEFAULT_SCHEMA, DEFAULT_TABLE, DEFAULT_URL,
-    PostgresDriverBuilder, URL_VAR,
+    PostgresDriverBuilder, SCHEMA_VAR, TABLE_VAR, URL_VAR,
 };
 pub use driver::PostgresDriver;

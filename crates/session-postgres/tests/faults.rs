@@ -386,6 +386,8 @@ async fn a_statement_stuck_behind_a_lock_times_out_and_the_pool_wait_is_bounded(
 #[tokio::test]
 async fn sslmode_require_without_the_tls_feature_says_so() {
     let url = format!("{}?sslmode=require", common::database_url());
-    let err = PostgresDriver::connect(url).await.expect_err("no TLS in this build");
+    let err = PostgresDriver::connect(url)
+        .await
+        .expect_err("no TLS in this build");
     assert!(err.to_string().contains("`tls` feature"), "{err}");
 }
