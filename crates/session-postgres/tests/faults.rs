@@ -349,9 +349,35 @@ async fn a_statement_stuck_behind_a_lock_times_out_and_the_pool_wait_is_bounded(
             .await;
         (result, started.elapsed())
     });
-    // Meanwhile the only connection is busy: another request waits for
-    // the pool no longer than its wait timeout.
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Once the save waits on the lock, the only connection is busy:
+    // another request waits for the pool no longer than its wait timeout.
+    // (From a connection of its own: within the locker's transaction
+    // pg_stat_activity would not change.)
+    let (watcher, connection) =
+        tokio_postgres::connect(&common::database_url(), tokio_postgres::NoTls)
+            .await
+            .expect("connect");
+    tokio::spawn(connection);
+    let bare = table.rsplit('.').next().expect("a name").trim_matches('"');
+    let waiting = format!(
+        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' \
+         AND query LIKE '%{bare}%'"
+    );
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let row = watcher
+            .query_one(&waiting, &[])
+            .await
+            .expect("pg_stat_activity");
+        if row.get::<_, i64>(0) > 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the save never waited on the lock"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     let waited = Instant::now();
     let err = b.view().await.expect_err("no free connection");
     assert!(err.is_unavailable(), "{err}");
