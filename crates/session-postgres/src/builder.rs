@@ -170,7 +170,7 @@ impl PostgresDriverBuilder {
 
     /// The database: `postgres://user[:password]@host[:port]/database`, with
     /// libpq's query parameters (`?sslmode=require`, `connect_timeout=5`, ...).
-    /// `sslmode=require` needs the `tls` feature, and then verifies the
+    /// `sslmode=require` (or `verify-full`) needs the `tls` feature, and then verifies the
     /// server's certificate; `prefer` (the default) connects without TLS.
     pub fn url(mut self, url: impl Into<String>) -> Self {
         self.url = url.into();

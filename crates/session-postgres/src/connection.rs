@@ -40,6 +40,15 @@ pub(crate) fn redact(url: &str) -> String {
     }
 }
 
+/// `url` with libpq's `sslmode=verify-full` or `verify-ca`, which
+/// tokio-postgres does not parse, as `require`: with the `tls` feature the
+/// driver always verifies the certificate and the host name (as
+/// `verify-full` does; stricter than `verify-ca`).
+pub(crate) fn verifying_as_require(url: &str) -> String {
+    url.replace("sslmode=verify-full", "sslmode=require")
+        .replace("sslmode=verify-ca", "sslmode=require")
+}
+
 /// The time limits of the pool and of each statement.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Timeouts {
@@ -85,12 +94,13 @@ impl Database {
     pub(crate) async fn connect(options: ConnectOptions) -> Result<(Self, Object), ConfigError> {
         let target = redact(&options.url);
         let timeouts = options.timeouts;
-        let mut config: tokio_postgres::Config = options.url.parse().map_err(|e| {
-            start_error(format!(
-                "the database URL {target} is not valid ({e}); expected \
+        let mut config: tokio_postgres::Config =
+            verifying_as_require(&options.url).parse().map_err(|e| {
+                start_error(format!(
+                    "the database URL {target} is not valid ({e}); expected \
                  postgres://user[:password]@host[:port]/database[?sslmode=require]"
-            ))
-        })?;
+                ))
+            })?;
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(timeouts.connect);
         }
@@ -395,6 +405,29 @@ mod tests {
             ("host=db user=app", "host=db user=app"),
         ] {
             assert_eq!(redact(url), shown, "{url}");
+        }
+    }
+
+    #[test]
+    fn verifying_ssl_modes_read_as_require() {
+        assert_eq!(
+            verifying_as_require("postgres://db/app?sslmode=verify-full&x=1"),
+            "postgres://db/app?sslmode=require&x=1"
+        );
+        assert_eq!(
+            verifying_as_require("host=db sslmode=verify-ca"),
+            "host=db sslmode=require"
+        );
+        assert_eq!(
+            verifying_as_require("postgres://db/app"),
+            "postgres://db/app"
+        );
+        for url in [
+            "postgres://db/app?sslmode=verify-full",
+            "host=db sslmode=verify-ca",
+        ] {
+            let config: tokio_postgres::Config = verifying_as_require(url).parse().expect(url);
+            assert_eq!(config.get_ssl_mode(), SslMode::Require);
         }
     }
 
