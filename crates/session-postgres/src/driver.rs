@@ -110,32 +110,32 @@ impl PostgresDriver {
         let (database, client) = Database::connect(options).await?;
         let statements = Statements::new(&schema, &table);
         let target = database.target().to_owned();
-        let bounded = |what: String| {
-            start_error(format!(
-                "{what} at {target} took longer than the statement timeout"
-            ))
-        };
+        // Start-up statements may wait for another process's migration.
         let limit = builder.timeouts_statement() * 4;
+        let bounded =
+            |what: String| start_error(format!("{what} at {target} took longer than {limit:?}"));
         let check = || async {
-            match tokio::time::timeout(limit, client.simple_query(&statements.check_table)).await {
-                Ok(Ok(_)) => Ok(()),
+            match tokio::time::timeout(limit, client.prepare(&statements.check_table)).await {
+                Ok(Ok(statement)) => Ok(column_mismatch(&statement)),
                 Ok(Err(e)) => Err(Some(e)),
                 Err(_) => Err(None),
             }
         };
-        let foreign = |e: tokio_postgres::Error| {
+        let foreign = |why: String| {
             start_error(format!(
                 "the sessions table {schema}.{table} at {target} is missing or is not this \
-                 driver's: {} (create it with the SQL of PostgresDriverBuilder::migration_sql, \
-                 turn `migrate` on, or choose another table)",
-                Cause::from_client(e)
+                 driver's: {why} (create it with the SQL of PostgresDriverBuilder::migration_sql, \
+                 turn `migrate` on, or choose another table)"
             ))
         };
         match check().await {
-            Ok(()) => {}
+            Ok(None) => {}
             // A table of that name with other columns is someone else's:
             // never touch it.
-            Err(Some(e)) if !migrate || !is_missing(&e) => return Err(foreign(e)),
+            Ok(Some(why)) => return Err(foreign(why)),
+            Err(Some(e)) if !migrate || !is_missing(&e) => {
+                return Err(foreign(Cause::from_client(e).to_string()));
+            }
             Err(Some(_)) => {}
             Err(None) => return Err(bounded(format!("checking {schema}.{table}"))),
         }
@@ -160,8 +160,9 @@ impl PostgresDriver {
                 Err(_) => return Err(bounded(format!("creating {schema}.{table}"))),
             }
             match check().await {
-                Ok(()) => {}
-                Err(Some(e)) => return Err(foreign(e)),
+                Ok(None) => {}
+                Ok(Some(why)) => return Err(foreign(why)),
+                Err(Some(e)) => return Err(foreign(Cause::from_client(e).to_string())),
                 Err(None) => return Err(bounded(format!("checking {schema}.{table}"))),
             }
         }
@@ -283,6 +284,30 @@ impl PostgresDriver {
             .and_then(|row| row.try_get::<_, bool>(0).ok())
             .unwrap_or(false))
     }
+}
+
+/// What is wrong with the columns of the table, if anything: the check
+/// statement selects them in the order of the migration.
+fn column_mismatch(statement: &tokio_postgres::Statement) -> Option<String> {
+    use tokio_postgres::types::Type;
+    let expected = [
+        ("id", Type::TEXT),
+        ("session", Type::JSONB),
+        ("flash", Type::JSONB),
+        ("ended", Type::BOOL),
+        ("expires_at", Type::TIMESTAMPTZ),
+    ];
+    statement
+        .columns()
+        .iter()
+        .zip(expected)
+        .find(|(column, (_, ty))| column.type_() != ty)
+        .map(|(column, (name, ty))| {
+            format!(
+                "its column `{name}` is of type {}, not {ty}",
+                column.type_()
+            )
+        })
 }
 
 /// True when `e` says the table (or its schema) does not exist yet.

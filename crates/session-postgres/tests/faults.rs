@@ -131,6 +131,28 @@ async fn a_missing_database_or_a_foreign_table_stops_the_start() {
         .expect_err("not our table");
     common::psql(&url, &format!("DROP TABLE {}.{table}", common::SCHEMA));
     assert!(err.to_string().contains("is not this driver's"), "{err}");
+
+    // The right columns of the wrong types.
+    let table = common::unique_table("types");
+    common::psql(
+        &url,
+        &format!(
+            "CREATE TABLE {schema}.{table} (id text, session text, flash text, ended bool, \
+             expires_at timestamptz)",
+            schema = common::SCHEMA
+        ),
+    );
+    let err = common::shared_builder("x")
+        .table(table.clone())
+        .connect()
+        .await
+        .expect_err("not our table");
+    common::psql(&url, &format!("DROP TABLE {}.{table}", common::SCHEMA));
+    assert!(
+        err.to_string()
+            .contains("its column `session` is of type text, not jsonb"),
+        "{err}"
+    );
 }
 
 /// The app: `GET /n` sets `n` to a counter and answers 200. A load that
