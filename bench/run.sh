@@ -260,9 +260,9 @@ for store in "${STORE_SIZES[@]}"; do
   echo
   echo "store of $store sessions per server (fresh servers per scenario):"
   echo
-  printf '| %-9s | %-10s | %11s | %7s | %8s | %8s | %10s | %10s | %6s | %6s | %11s | %8s |\n' \
+  printf '| %-9s | %-13s | %11s | %7s | %8s | %8s | %10s | %10s | %6s | %6s | %11s | %8s |\n' \
     scenario server "req/s (med)" "p99 ms" "vs floor" "vs peer" "CPU us/req" "CPU fl/our" busy errors "flash shown" "RSS MiB"
-  printf '|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n' ----------- ------------ ------------: --------: \
+  printf '|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n' ----------- --------------- ------------: --------: \
     ---------: ---------: -----------: -----------: -------: -------: ------------: ---------:
   for scenario in "${SCENARIOS[@]}"; do
     k="$store/$scenario"
@@ -285,7 +285,7 @@ for store in "${STORE_SIZES[@]}"; do
       if [ "$scenario" = flash ]; then
         flash="$(field "$k" "$server" shown | total)/$(($(field "$k" "$server" shown | total) + $(field "$k" "$server" missing | total)))"
       fi
-      printf '| %-9s | %-10s | %11.0f | %7.2f | %8s | %8s | %10.1f | %10s | %5s%% | %6d | %11s | %8s |\n' \
+      printf '| %-9s | %-13s | %11.0f | %7.2f | %8s | %8s | %10.1f | %10s | %5s%% | %6d | %11s | %8s |\n' \
         "$scenario" "$server" "$rps" "$(awk -v us="$p99" 'BEGIN { print us / 1000 }')" "$vs_floor" "$vs_peer" \
         "$cpu" "$cpu_floor" "$busy" "$errors" "$flash" "$(field "$k" "$server" rss_mib | median)"
       if awk -v b="$busy" 'BEGIN { exit !(b < 90) }'; then
