@@ -236,7 +236,9 @@ impl PostgresDriverBuilder {
     /// push, in the load's own statement: a session lives between 90% and
     /// 100% of the lifetime after its last request, and a session that is
     /// only read costs one write per tenth of the lifetime, not one per
-    /// request. Without it only a save does, and loads never write.
+    /// request. Saves push it back by the same rule. Without sliding expiry
+    /// only saves do: a session lives 90% to 100% of the lifetime after its
+    /// last change, and loads never write.
     pub fn sliding_expiry(mut self, sliding: bool) -> Self {
         self.sliding = sliding;
         self

@@ -335,6 +335,7 @@ struct Delta {
     flash: BucketDelta,
     lifetime_ms: f64,
     tombstone_ms: f64,
+    refresh_below_ms: f64,
 }
 
 impl Delta {
@@ -348,6 +349,7 @@ impl Delta {
             &self.flash.write,
             &self.lifetime_ms,
             &self.tombstone_ms,
+            &self.refresh_below_ms,
         ]
     }
 }
@@ -426,6 +428,7 @@ impl SessionDriver for PostgresDriver {
             flash: BucketDelta::new(changes, Bucket::Flash),
             lifetime_ms: self.inner.lifetime_ms,
             tombstone_ms: self.inner.tombstone_ms,
+            refresh_below_ms: self.inner.refresh_below_ms,
         };
         let statements = &self.inner.statements;
         if changes.regenerate {

@@ -37,11 +37,11 @@ pub(crate) struct Statements {
     pub(crate) load_sliding: String,
     /// `$1` id, `$2` session JSON, `$3` flash JSON, `$4` lifetime ms.
     pub(crate) insert: String,
-    /// `$1` id, then the [`DELTA_PARAMS`] (`$2` … `$9`). Returns one row
+    /// `$1` id, then the [`DELTA_PARAMS`] (`$2` … `$10`). Returns one row
     /// (`ended`: true when the session is empty now and the row became its
     /// tombstone) or none when the id is not live.
     pub(crate) save: String,
-    /// [`save`](Self::save) plus `$10`, the new id: the row moves to the new
+    /// [`save`](Self::save) plus `$11`, the new id: the row moves to the new
     /// id (unless emptied) and a tombstone takes the old one, in one statement.
     pub(crate) regenerate: String,
     /// `$1` id. One row (`ended`) if the id has an unexpired row: tells a
@@ -56,8 +56,9 @@ pub(crate) struct Statements {
 /// What [`Statements::save`] and [`Statements::regenerate`] take after the
 /// id: `$2` clear session, `$3` session keys to delete, `$4` session object
 /// to merge, `$5` clear flash, `$6` flash keys to delete, `$7` flash object
-/// to merge, `$8` lifetime ms, `$9` tombstone lifetime ms.
-pub(crate) const DELTA_PARAMS: usize = 8;
+/// to merge, `$8` lifetime ms, `$9` tombstone lifetime ms, `$10` the
+/// remaining lifetime (ms) below which the expiry is pushed back.
+pub(crate) const DELTA_PARAMS: usize = 9;
 
 impl Statements {
     pub(crate) fn new(schema: &Identifier, table: &Identifier) -> Self {
@@ -84,7 +85,14 @@ impl Statements {
              FROM (SELECT \
              ((CASE WHEN $2 THEN '{}'::jsonb ELSE t.session END) - $3::text[]) || $4::jsonb AS s, \
              ((CASE WHEN $5 THEN '{}'::jsonb ELSE t.flash END) - $6::text[]) || $7::jsonb AS f) AS y";
-        let expires = "now() + CASE WHEN x.empty THEN $9::float8 ELSE $8::float8 END * interval '1 millisecond'";
+        // A save pushes the expiry back only once a tenth of the lifetime has
+        // passed (as a load does), so that most saves change no indexed
+        // column and PostgreSQL can update the row in place (a HOT update:
+        // no new index entries).
+        let expires = "CASE WHEN x.empty THEN now() + $9::float8 * interval '1 millisecond' \
+             WHEN t.expires_at < now() + $10::float8 * interval '1 millisecond' \
+             THEN now() + $8::float8 * interval '1 millisecond' \
+             ELSE t.expires_at END";
         let save = format!(
             "UPDATE {t} AS t SET (session, flash, ended, expires_at) = \
              (SELECT x.s, x.f, x.empty, {expires} FROM ({delta}) AS x) \
@@ -93,7 +101,7 @@ impl Statements {
         let regenerate = format!(
             "WITH moved AS (\
              UPDATE {t} AS t SET (id, session, flash, ended, expires_at) = \
-             (SELECT CASE WHEN x.empty THEN t.id ELSE $10 END, x.s, x.f, x.empty, {expires} \
+             (SELECT CASE WHEN x.empty THEN t.id ELSE $11 END, x.s, x.f, x.empty, {expires} \
              FROM ({delta}) AS x) \
              WHERE {live} RETURNING t.ended), \
              tombstone AS (\
@@ -139,7 +147,7 @@ pub(crate) fn migration(schema: &Identifier, table: &Identifier) -> String {
          session jsonb NOT NULL DEFAULT '{{}}',\n    \
          flash jsonb NOT NULL DEFAULT '{{}}',\n    \
          ended boolean NOT NULL DEFAULT false,\n    \
-         expires_at timestamptz NOT NULL\n);\n\
+         expires_at timestamptz NOT NULL\n) WITH (fillfactor = 80);\n\
          CREATE INDEX IF NOT EXISTS {index} ON {schema}.{table} (expires_at);\n"
     )
 }

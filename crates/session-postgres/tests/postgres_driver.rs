@@ -115,10 +115,10 @@ async fn stored_as_one_row_of_jsonb_with_the_lifetime_as_expiry() {
         &driver,
         &format!(
             "SELECT session->'user'->>'name', flash->>'success', ended, \
-             round(extract(epoch FROM expires_at - now())) FROM {{t}} WHERE id = '{id}'"
+             (expires_at - now() BETWEEN interval '590 seconds' AND interval '600 seconds') FROM {{t}} WHERE id = '{id}'"
         ),
     );
-    assert_eq!(row, "Ada|Saved!|f|600");
+    assert_eq!(row, "Ada|Saved!|f|t", "expires a lifetime (600 s) from now");
     assert_eq!(ask(&driver, "SELECT count(*) FROM {t}"), "1");
 }
 
@@ -151,13 +151,46 @@ async fn sliding_expiry_refreshes_lazily_past_a_tenth_of_the_lifetime() {
     assert_eq!(
         ask(
             &driver,
-            "SELECT round(extract(epoch FROM expires_at - now())) FROM {t}"
+            "SELECT (expires_at - now() BETWEEN interval '590 seconds' AND interval '600 seconds') FROM {t}"
         ),
-        "600"
+        "t",
+        "pushed back to a full lifetime (600 s)"
     );
     let refreshed = xmin();
     assert_eq!(b.view().await.expect("view"), json!({"a": 1}));
     assert_eq!(xmin(), refreshed, "and then not again");
+}
+
+#[tokio::test]
+async fn saves_push_the_expiry_back_lazily_too() {
+    let (cleaning, driver) = cleaning(shared_builder("save_expiry").sliding_expiry(false)).await;
+    let mut b = Browser::new(manager(cleaning));
+    b.request(OK, |s| s.set("a", 1).expect("set"))
+        .await
+        .expect("request");
+    let expires = || ask(&driver, "SELECT expires_at FROM {t}");
+    let first = expires();
+    b.request(OK, |s| s.set("a", 2).expect("set"))
+        .await
+        .expect("request");
+    assert_eq!(expires(), first, "fresh: the save leaves the expiry alone");
+    ask(
+        &driver,
+        "UPDATE {t} SET expires_at = now() + interval '539 seconds'",
+    );
+    b.request(OK, |s| s.set("a", 3).expect("set"))
+        .await
+        .expect("request");
+    assert_eq!(
+        ask(
+            &driver,
+            "SELECT (expires_at - now() BETWEEN interval '590 seconds' AND interval '600 seconds') \
+             FROM {t}"
+        ),
+        "t",
+        "past a tenth of the lifetime, the save pushes it back"
+    );
+    assert_eq!(b.view().await.expect("view"), json!({"a": 3}));
 }
 
 #[tokio::test]
@@ -250,11 +283,11 @@ async fn regenerate_moves_the_row_and_leaves_a_short_tombstone() {
         ask(
             &driver,
             &format!(
-                "SELECT ended, session::text, round(extract(epoch FROM expires_at - now())) \
+                "SELECT ended, session::text, (expires_at - now() BETWEEN interval '590 seconds' AND interval '600 seconds') \
                  FROM {{t}} WHERE id = '{old}'"
             )
         ),
-        "t|{}|600",
+        "t|{}|t",
         "the old id is a tombstone for min(lifetime, 10 minutes)"
     );
     assert_eq!(
