@@ -319,6 +319,13 @@ start_server() {
   local server=$1 bin vars=(PORT="${PORT[$1]}")
   shift
   case $server in
+    postgres | peer-postgres)
+      if [ -z "$BENCH_DATABASE_URL" ]; then
+        echo "start_server $server: no database (call pg_select first)" >&2
+        exit 1
+      fi ;;
+  esac
+  case $server in
     floor)
       vars+=(FLOOR_NAME="$NAME" FLOOR_FLASH="$MESSAGE")
       bin=$BIN/floor ;;

@@ -107,6 +107,8 @@ DIRTY=$(git status --short -- crates src examples templates bench/harness bench/
 make_work_dir
 
 assign_ports
+# After make_work_dir, whose clean-up stops the cluster this may start.
+pg_select
 
 # curl_config SERVER SCENARIO COUNT FILE: a curl --config file of COUNT
 # requests (flash: COUNT/2 round trips) for one curl process, so one
