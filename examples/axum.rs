@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use axum::Router;
 use axum::extract::{Form, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Json, Response};
 use axum::routing::{get, post};
 use serde_json::json;
@@ -27,7 +27,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .route("/login", post(login))
         .route("/flash", post(flash))
         .route("/logout", post(logout))
-        .layer(SessionLayer::new(manager))
+        .layer(SessionLayer::new(manager).with_csrf())
         .with_state(views);
     let port = std::env::var("PORT")
         .ok()
@@ -90,11 +90,15 @@ async fn session_json(sessions: Sessions) -> Result<Json<serde_json::Value>, Ses
 
 async fn login(
     sessions: Sessions,
+    headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Result<Redirect, SessionRejection> {
     let name = form.get("name").map(|n| n.trim()).unwrap_or_default();
-    if name.is_empty() {
-        return Ok(Redirect::see_other("/").flash("danger", "Please enter a name to log in."));
+    let errors = demo::validate_name(name);
+    if errors.any() {
+        return Ok(Redirect::back(&headers, "/")
+            .with_input(&form)
+            .with_errors(errors));
     }
     let session = sessions.0.session().await?;
     session.set("user", json!({"name": name}))?;

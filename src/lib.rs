@@ -11,7 +11,9 @@ mod views;
 #[cfg(feature = "tower")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
 #[doc(inline)]
-pub use session_tower::{Redirect, SessionLayer, SessionService, sessions, try_sessions};
+pub use session_tower::{
+    CsrfBody, CsrfError, CsrfLayer, Redirect, SessionLayer, SessionService, sessions, try_sessions,
+};
 
 #[cfg(any(feature = "minijinja", feature = "tera"))]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "minijinja", feature = "tera"))))]

@@ -15,6 +15,8 @@
 //! Without `chromium` and `chromedriver` these tests fail, they never skip:
 //! `make test` installs them (`scripts/test-deps.sh`).
 
+#[path = "support/attacker.rs"]
+pub mod attacker;
 #[path = "../examples/demo/mod.rs"]
 pub mod demo;
 
@@ -60,6 +62,21 @@ fn tera_memory() {
 #[test]
 fn minijinja_cookie() {
     run("minijinja", "cookie");
+}
+
+#[test]
+fn tera_cookie() {
+    run("tera", "cookie");
+}
+
+#[test]
+fn minijinja_redis() {
+    run("minijinja", "redis");
+}
+
+#[test]
+fn tera_redis() {
+    run("tera", "redis");
 }
 
 /// See [`look`]; also writes [`SCREENSHOT`].
@@ -325,10 +342,38 @@ async fn steps(c: &Client, base: &str, driver: &str) -> TestResult {
     c.goto(&format!("{base}/")).await?;
     check_eq("home page title", c.title().await?, HOME_TITLE.to_owned())?;
     check_eq("alerts on a fresh home page", alerts(c).await?, vec![])?;
+    // A name the form refuses: back to the form, the error beside the
+    // field, and what was typed still in it.
+    let too_long = "Ada ".repeat(demo::MAX_NAME_CHARS / 4 + 1);
+    let too_long = too_long.trim();
     c.find(Locator::Css("input#name"))
         .await?
-        .send_keys(name)
+        .send_keys(too_long)
         .await?;
+    click_and_wait(c, "button#login", "/").await?;
+    let error = text(c, "#name-error.error").await?;
+    if !error.contains("at most 40 characters") {
+        return Err(format!("the error beside the name field: {error:?}").into());
+    }
+    let field = c.find(Locator::Css("input#name")).await?;
+    check_eq(
+        "the name field after the refused login",
+        (
+            field.prop("value").await?,
+            field.attr("aria-invalid").await?,
+        ),
+        (Some(too_long.to_owned()), Some("true".to_owned())),
+    )?;
+    reload(c).await?;
+    check_eq(
+        "form errors after a reload (shown once)",
+        c.find_all(Locator::Css(".error")).await?.len(),
+        0,
+    )?;
+
+    let field = c.find(Locator::Css("input#name")).await?;
+    field.clear().await?;
+    field.send_keys(name).await?;
     click_and_wait(c, "button#login", "/dashboard").await?;
     check_eq(
         "the flash after logging in",
@@ -352,10 +397,10 @@ async fn steps(c: &Client, base: &str, driver: &str) -> TestResult {
         .iter()
         .map(|cookie| cookie.name().to_owned())
         .collect();
-    let expected_cookie = if driver == "cookie" {
-        "s_user"
-    } else {
-        "session_id"
+    let expected_cookie = match driver {
+        "cookie" => "s_user",
+        "redis" => "redis_session_id",
+        _ => "session_id",
     };
     if !cookies.iter().any(|n| n == expected_cookie) {
         return Err(format!(
@@ -377,6 +422,8 @@ async fn steps(c: &Client, base: &str, driver: &str) -> TestResult {
         text(c, "p#user").await?,
         format!("Signed in as {name}."),
     )?;
+
+    cross_site_forms_change_nothing(c, base).await?;
 
     // A flash message with markup in it renders as text.
     c.goto(&format!("{base}/")).await?;
@@ -441,6 +488,45 @@ async fn steps(c: &Client, base: &str, driver: &str) -> TestResult {
         "You are not signed in. Log in".to_owned(),
     )?;
     Ok(())
+}
+
+/// Pages of another site post the demo's forms (log in as the attacker,
+/// write a message on this site, log the user out): each is refused with
+/// the 403 page and the session and its cookies stay as they were.
+async fn cross_site_forms_change_nothing(c: &Client, base: &str) -> TestResult {
+    let attacker = attacker::Attacker::start(base).await?;
+    let before = session_state(c, base).await?;
+    for path in ["/login", "/flash", "/logout"] {
+        mark_page(c).await?;
+        c.goto(&attacker.page_posting_to(path)).await?;
+        wait_for_new_page(c, path, &format!("the other site's form to {path}")).await?;
+        let page = c.find(Locator::Css("body")).await?.text().await?;
+        if !page.contains("403 Forbidden") || !page.contains("another site") {
+            return Err(format!("the other site's post to {path} got: {page}").into());
+        }
+        check_eq(
+            &format!("the session after the other site's post to {path}"),
+            session_state(c, base).await?,
+            before.clone(),
+        )?;
+    }
+    Ok(())
+}
+
+/// What a forged request could change: the session's data, the names of
+/// the browser's cookies and the value of the session id.
+async fn session_state(c: &Client, base: &str) -> TestResult<(Value, Vec<String>, Option<String>)> {
+    c.goto(&format!("{base}/session")).await?;
+    let json = c.find(Locator::Css("body")).await?.text().await?;
+    let data: Value = serde_json::from_str(&json).map_err(|e| format!("{e}: {json}"))?;
+    let cookies = c.get_all_cookies().await?;
+    let mut names: Vec<String> = cookies.iter().map(|k| k.name().to_owned()).collect();
+    names.sort();
+    let id = cookies
+        .iter()
+        .find(|k| k.name().ends_with("session_id"))
+        .map(|k| k.value().to_owned());
+    Ok((data, names, id))
 }
 
 fn check_eq<T: PartialEq + std::fmt::Debug>(what: &str, actual: T, expected: T) -> TestResult {

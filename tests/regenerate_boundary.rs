@@ -87,7 +87,8 @@ async fn call(app: &App, method: Method, uri: &str, cookie: &str) -> Response<St
     app.clone().oneshot(request).await.expect("infallible")
 }
 
-/// The `name=value` of the response's `Set-Cookie`s that set (not remove) a cookie.
+/// The `name=value` of the response's `Set-Cookie`s that set (not remove) a
+/// session cookie (a log-in or log-out also replaces the CSRF secret's).
 fn set_cookies(response: &Response<String>) -> Vec<String> {
     response
         .headers()
@@ -96,6 +97,7 @@ fn set_cookies(response: &Response<String>) -> Vec<String> {
         .map(|v| v.to_str().expect("ascii"))
         .map(|line| line.split(';').next().unwrap_or_default().to_owned())
         .filter(|pair| !pair.ends_with('='))
+        .filter(|pair| !pair.split('=').next().unwrap_or_default().ends_with("csrf"))
         .collect()
 }
 

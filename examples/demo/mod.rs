@@ -5,12 +5,15 @@
 //! | route | does |
 //! | --- | --- |
 //! | `GET /` | the home page, with the messages include, a login form and a flash form |
-//! | `POST /login` (form `name`) | sets `user`, regenerates the id, flashes `success`, 303 to `/dashboard` |
+//! | `POST /login` (form `name`) | a name of 1 to 40 characters: sets `user`, regenerates the id, flashes `success`, 303 to `/dashboard`; otherwise 303 back to the form with the error and the typed name |
 //! | `GET /dashboard` | the user's name (or a login link) and the messages include |
 //! | `POST /flash` (form `level`, `message`) | flashes `level` = `message`, 303 to `/` |
 //! | `POST /logout` | invalidates, flashes `warning`, 303 to `/` |
 //! | `GET /session` | `all()` of the default driver as JSON |
 //! | `GET /static/app.css` | the pages' stylesheet (`static/app.css`), compiled in |
+//!
+//! Every `POST` passes the [`CsrfLayer`](session_views::CsrfLayer): a page of
+//! another site cannot post to it, and each form carries `csrf_field()`.
 #![allow(dead_code)] // each includer uses a different part
 
 use std::convert::Infallible;
@@ -25,13 +28,19 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use serde_json::json;
-use session_core::{ConfigError, SessionConfig, SessionManager};
-use session_views::{Redirect, SessionLayer, Views, sessions};
+use session_core::{ConfigError, ErrorBag, SessionConfig, SessionManager};
+use session_views::{CsrfBody, Redirect, SessionLayer, Views, sessions};
 use tokio::net::TcpListener;
 use tower::{Service, ServiceBuilder, ServiceExt};
 
 /// The largest form body the demo reads.
 const MAX_FORM_BYTES: usize = 16 * 1024;
+
+/// The longest name `POST /login` accepts, in characters.
+pub const MAX_NAME_CHARS: usize = 40;
+
+/// A request as the demo's handlers get it, past the CSRF check.
+type DemoRequest = Request<CsrfBody<Incoming>>;
 
 /// Used only by the demo, and only when `SESSION_SECRET` is not set.
 pub const DEVELOPMENT_SECRET: &str =
@@ -113,7 +122,7 @@ pub fn service(
 + Send
 + 'static {
     ServiceBuilder::new()
-        .layer(SessionLayer::new(demo.manager.clone()))
+        .layer(SessionLayer::new(demo.manager.clone()).with_csrf())
         .service(tower::service_fn(move |req| {
             let demo = demo.clone();
             async move { Ok::<_, Infallible>(route(&demo, req).await) }
@@ -152,7 +161,7 @@ pub async fn serve(
     graceful.shutdown().await;
 }
 
-async fn route(demo: &Demo, req: Request<Incoming>) -> Response<Full<Bytes>> {
+async fn route(demo: &Demo, req: DemoRequest) -> Response<Full<Bytes>> {
     let method = req.method().clone();
     let get = method == Method::GET || method == Method::HEAD;
     match (req.uri().path(), get, method == Method::POST) {
@@ -181,7 +190,7 @@ async fn route(demo: &Demo, req: Request<Incoming>) -> Response<Full<Bytes>> {
 
 async fn page(
     demo: &Demo,
-    req: &Request<Incoming>,
+    req: &DemoRequest,
     name: &str,
     context: serde_json::Value,
 ) -> Response<Full<Bytes>> {
@@ -205,7 +214,7 @@ async fn page(
     }
 }
 
-async fn dashboard(demo: &Demo, req: &Request<Incoming>) -> Response<Full<Bytes>> {
+async fn dashboard(demo: &Demo, req: &DemoRequest) -> Response<Full<Bytes>> {
     /// What the dashboard reads of the `user` that `POST /login` stores.
     #[derive(serde::Deserialize)]
     struct User {
@@ -229,7 +238,7 @@ async fn dashboard(demo: &Demo, req: &Request<Incoming>) -> Response<Full<Bytes>
     .await
 }
 
-async fn session_json(req: &Request<Incoming>) -> Response<Full<Bytes>> {
+async fn session_json(req: &DemoRequest) -> Response<Full<Bytes>> {
     match sessions(req).session().await {
         Ok(session) => {
             let mut res = Response::new(Full::from(session.all().to_string()));
@@ -243,17 +252,20 @@ async fn session_json(req: &Request<Incoming>) -> Response<Full<Bytes>> {
     }
 }
 
-async fn login(req: Request<Incoming>) -> Response<Full<Bytes>> {
+async fn login(req: DemoRequest) -> Response<Full<Bytes>> {
     let sessions = sessions(&req).clone();
+    let headers = req.headers().clone();
     let form = match read_form(req).await {
         Ok(form) => form,
         Err(res) => return res,
     };
     let name = form_value(&form, "name").unwrap_or_default();
     let name = name.trim();
-    if name.is_empty() {
-        return Redirect::see_other("/")
-            .flash("danger", "Please enter a name to log in.")
+    let errors = validate_name(name);
+    if errors.any() {
+        return Redirect::back(&headers, "/")
+            .with_input(form.iter().map(|(k, v)| (k, v)))
+            .with_errors(errors)
             .into_response();
     }
     let result = async {
@@ -268,11 +280,35 @@ async fn login(req: Request<Incoming>) -> Response<Full<Bytes>> {
             .flash("success", format!("Welcome back, {name}!"))
             .into_response(),
         Err(e) if e.is_unavailable() => unavailable(),
-        Err(e) => text(StatusCode::BAD_REQUEST, &format!("400 Bad Request: {e}\n")),
+        // A validated name always fits: anything else is the server's fault,
+        // and its text is for the log, not the visitor.
+        Err(e) => {
+            eprintln!("login failed: {e}");
+            text(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "500 Internal Server Error\n",
+            )
+        }
     }
 }
 
-async fn flash(req: Request<Incoming>) -> Response<Full<Bytes>> {
+/// The login form's rules: a name is required and at most
+/// [`MAX_NAME_CHARS`] characters long.
+pub fn validate_name(name: &str) -> ErrorBag {
+    let mut errors = ErrorBag::new();
+    let chars = name.chars().count();
+    if chars == 0 {
+        errors.add("name", "Enter a name to log in.");
+    } else if chars > MAX_NAME_CHARS {
+        errors.add(
+            "name",
+            format!("Use at most {MAX_NAME_CHARS} characters (this one has {chars})."),
+        );
+    }
+    errors
+}
+
+async fn flash(req: DemoRequest) -> Response<Full<Bytes>> {
     let form = match read_form(req).await {
         Ok(form) => form,
         Err(res) => return res,
@@ -290,7 +326,7 @@ async fn flash(req: Request<Incoming>) -> Response<Full<Bytes>> {
         .into_response()
 }
 
-async fn logout(req: Request<Incoming>) -> Response<Full<Bytes>> {
+async fn logout(req: DemoRequest) -> Response<Full<Bytes>> {
     match sessions(&req).session().await {
         Ok(session) => match session.invalidate() {
             Ok(()) => Redirect::see_other("/")
@@ -306,7 +342,7 @@ async fn logout(req: Request<Incoming>) -> Response<Full<Bytes>> {
     }
 }
 
-async fn read_form(req: Request<Incoming>) -> Result<Vec<(String, String)>, Response<Full<Bytes>>> {
+async fn read_form(req: DemoRequest) -> Result<Vec<(String, String)>, Response<Full<Bytes>>> {
     let body = Limited::new(req.into_body(), MAX_FORM_BYTES);
     let bytes = body
         .collect()

@@ -452,6 +452,8 @@ fn round_trip(manager: &SessionManager, data: &SessionData) {
     );
     session.invalidate().expect("open");
     jar.apply(&block_on(sessions.finish(StatusCode::SEE_OTHER)).expect("save"));
+    // Ending a session also gives the browser a new CSRF secret.
+    jar.0.remove(manager.csrf_cookie_name());
     assert!(
         jar.0.is_empty(),
         "invalidate left cookies: {:?}",

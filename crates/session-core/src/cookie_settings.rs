@@ -53,6 +53,16 @@ impl CookieSettings {
         cookie
     }
 
+    /// The CSRF secret's cookie name under these settings: only a `Secure`
+    /// cookie for `Path=/` may carry the `__Host-` prefix.
+    pub(crate) fn csrf_cookie_name(&self) -> &'static str {
+        if self.secure && self.path == "/" {
+            crate::csrf::HOST_COOKIE_NAME
+        } else {
+            crate::csrf::COOKIE_NAME
+        }
+    }
+
     /// A cookie that tells the browser to delete `name`.
     pub fn removal(&self, name: String) -> Cookie<'static> {
         let mut cookie = Cookie::new(name, "");

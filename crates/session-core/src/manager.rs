@@ -1,7 +1,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Weak};
 
 use cookie::Cookie;
 use http::StatusCode;
@@ -9,6 +9,8 @@ use parking_lot::Mutex;
 
 use crate::{
     ConfigError, CookieDriver, MemoryDriver, Session, SessionConfig, SessionError,
+    cookie_settings::CookieSettings,
+    csrf::{self, Secret},
     driver::SessionDriver,
     integration::{RequestContext, saves_changes},
 };
@@ -38,6 +40,7 @@ pub struct SessionManager {
 struct ManagerInner {
     drivers: BTreeMap<String, (Arc<str>, Arc<dyn SessionDriver>)>,
     default: Arc<str>,
+    csrf_cookie: CookieSettings,
 }
 
 impl SessionManager {
@@ -50,6 +53,7 @@ impl SessionManager {
                 Arc::new(MemoryDriver::default()) as Arc<dyn SessionDriver>,
             )]),
             default: None,
+            csrf_cookie: CookieSettings::default(),
         }
     }
 
@@ -63,6 +67,7 @@ impl SessionManager {
         let mut builder = Self::builder()
             .driver("memory", MemoryDriver::from_config(config))
             .default_driver(config.driver());
+        builder.csrf_cookie = CookieSettings::from_config(config);
         if config.secret().is_some() || config.driver() == "cookie" {
             builder = builder.driver("cookie", CookieDriver::from_config(config)?);
         }
@@ -83,6 +88,7 @@ impl SessionManager {
                 loaded: Mutex::new(Vec::new()),
                 driver_asked_to_save: AtomicBool::new(false),
                 finished: AtomicBool::new(false),
+                csrf: Mutex::new(CsrfState::default()),
             }),
         }
     }
@@ -90,6 +96,13 @@ impl SessionManager {
     /// The name of the default driver (the one templates see).
     pub fn default_driver(&self) -> &str {
         &self.inner.default
+    }
+
+    /// The name of the cookie that holds each browser's CSRF secret (see
+    /// [`csrf`](crate::csrf)): `__Host-csrf` when cookies are `Secure` with
+    /// `Path=/` (the default), `csrf` otherwise.
+    pub fn csrf_cookie_name(&self) -> &'static str {
+        self.inner.csrf_cookie.csrf_cookie_name()
     }
 
     /// The names of all configured drivers, sorted.
@@ -126,6 +139,7 @@ impl fmt::Debug for SessionManager {
 pub struct SessionManagerBuilder {
     drivers: BTreeMap<String, Arc<dyn SessionDriver>>,
     default: Option<String>,
+    csrf_cookie: CookieSettings,
 }
 
 impl fmt::Debug for SessionManagerBuilder {
@@ -179,7 +193,11 @@ impl SessionManagerBuilder {
             .collect::<BTreeMap<_, _>>();
         let default = drivers[&default].0.clone();
         Ok(SessionManager {
-            inner: Arc::new(ManagerInner { drivers, default }),
+            inner: Arc::new(ManagerInner {
+                drivers,
+                default,
+                csrf_cookie: self.csrf_cookie,
+            }),
         })
     }
 }
@@ -194,7 +212,7 @@ pub struct RequestSessions {
     inner: Arc<RequestInner>,
 }
 
-struct RequestInner {
+pub(crate) struct RequestInner {
     manager: SessionManager,
     request: RequestContext,
     loaded: Mutex<Vec<(Arc<str>, Session)>>,
@@ -203,6 +221,105 @@ struct RequestInner {
     /// `finish` (or a `finish_unchanged` that ended the request) ran: no
     /// driver loads any more, set under the `loaded` lock.
     finished: AtomicBool,
+    csrf: Mutex<CsrfState>,
+}
+
+/// This request's CSRF secret, found or made on the first token.
+#[derive(Debug, Default)]
+struct CsrfState {
+    /// The secret tokens are made from, once one was asked for.
+    secret: Option<Secret>,
+    /// The secret is new: the response sets it in the cookie.
+    issue: bool,
+    /// A session of this request was regenerated and the secret replaced for it.
+    rotated: bool,
+}
+
+impl RequestSessions {
+    /// Whether a session of this request is to get a new id (log in, log out).
+    fn regenerates(&self) -> bool {
+        self.inner
+            .loaded
+            .lock()
+            .iter()
+            .any(|(_, session)| session.regenerates())
+    }
+
+    /// A CSRF token for a form or a script of the page this request renders
+    /// (masked afresh on every call; see [`csrf`](crate::csrf)). The first
+    /// call reads the browser's secret from its cookie, or makes a new one
+    /// that [`finish`](Self::finish) sets. After a session of this request
+    /// was regenerated or invalidated, tokens come from a new secret.
+    pub fn csrf_token(&self) -> String {
+        let regenerated = self.regenerates();
+        let mut csrf = self.inner.csrf.lock();
+        if regenerated && !csrf.rotated {
+            csrf.rotated = true;
+            csrf.secret = Some(Secret::generate());
+            csrf.issue = true;
+        }
+        let secret = match &mut csrf.secret {
+            Some(secret) => secret.clone(),
+            None => {
+                let name = self.inner.manager.csrf_cookie_name();
+                let found = self
+                    .inner
+                    .request
+                    .cookie(name)
+                    .and_then(Secret::from_cookie);
+                csrf.issue = found.is_none();
+                csrf.secret
+                    .insert(found.unwrap_or_else(Secret::generate))
+                    .clone()
+            }
+        };
+        secret.masked()
+    }
+
+    /// Whether `token` (a form's `_token`, an `X-CSRF-Token` header) belongs
+    /// to the CSRF secret this request's browser sent in its cookie.
+    pub fn verify_csrf_token(&self, token: &str) -> bool {
+        let name = self.inner.manager.csrf_cookie_name();
+        csrf::verify(self.inner.request.cookie(name), token)
+    }
+
+    /// The cookie that carries a CSRF secret made during this request, if
+    /// one was: [`finish`](Self::finish) includes it in the cookies to set.
+    pub fn issued_csrf_cookie(&self) -> Option<Cookie<'static>> {
+        let csrf = self.inner.csrf.lock();
+        let secret = csrf.secret.as_ref().filter(|_| csrf.issue)?;
+        let name = self.inner.manager.csrf_cookie_name();
+        Some(self.inner.manager.inner.csrf_cookie.cookie(
+            name.to_owned(),
+            secret.cookie_value(),
+            None,
+        ))
+    }
+
+    /// A session of this request was regenerated but no token was made
+    /// since: the browser gets a new secret anyway, so the tokens of pages
+    /// rendered before the login stop working after it.
+    fn rotate_csrf_after_regenerate(&self) {
+        if !self.regenerates() {
+            return;
+        }
+        let mut csrf = self.inner.csrf.lock();
+        if !csrf.rotated {
+            csrf.rotated = true;
+            csrf.secret = Some(Secret::generate());
+            csrf.issue = true;
+        }
+    }
+
+    /// A handle the request's sessions keep, so that a template holding only
+    /// a [`Session`] can still ask for a CSRF token.
+    pub(crate) fn downgrade(&self) -> Weak<RequestInner> {
+        Arc::downgrade(&self.inner)
+    }
+
+    pub(crate) fn upgrade(inner: &Weak<RequestInner>) -> Option<Self> {
+        inner.upgrade().map(|inner| RequestSessions { inner })
+    }
 }
 
 impl RequestSessions {
@@ -253,7 +370,7 @@ impl RequestSessions {
         if let Some((_, session)) = sessions.iter().find(|(n, _)| &**n == name) {
             return Ok(session.clone());
         }
-        let session = Session::from_loaded(shared_name.clone(), driver, loaded);
+        let session = Session::from_loaded(shared_name.clone(), driver, loaded, self.downgrade());
         sessions.push((shared_name, session.clone()));
         Ok(session)
     }
@@ -277,9 +394,10 @@ impl RequestSessions {
             .collect()
     }
 
-    /// Whether this request loaded any session (to read or to write it), so
-    /// that its response depends on the session: integrations keep such a
-    /// response out of shared caches. Loading nothing, it is `false`.
+    /// Whether this request loaded any session (to read or to write it) or
+    /// made a CSRF token, so that its response depends on the browser:
+    /// integrations keep such a response out of shared caches. Doing
+    /// neither, it is `false`.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -293,7 +411,7 @@ impl RequestSessions {
     /// # Ok(()) }
     /// ```
     pub fn used(&self) -> bool {
-        !self.inner.loaded.lock().is_empty()
+        !self.inner.loaded.lock().is_empty() || self.inner.csrf.lock().secret.is_some()
     }
 
     /// The default driver's session, if this request already loaded it.
@@ -319,6 +437,8 @@ impl RequestSessions {
     /// returned, and the response should then not claim success (the HTTP
     /// layer answers 503).
     pub async fn finish(&self, status: StatusCode) -> Result<Vec<Cookie<'static>>, SessionError> {
+        // Before the sessions are saved, which ends their changes.
+        self.rotate_csrf_after_regenerate();
         let sessions: Vec<Session> = {
             let loaded = self.inner.loaded.lock();
             self.inner.finished.store(true, Ordering::Release);
@@ -334,10 +454,11 @@ impl RequestSessions {
                 }
             }
         }
-        match first_error {
-            Some(err) => Err(err),
-            None => Ok(cookies),
+        if let Some(err) = first_error {
+            return Err(err);
         }
+        cookies.extend(self.issued_csrf_cookie());
+        Ok(cookies)
     }
 
     /// Ends the request without waiting, when that is all [`finish`](Self::finish)
@@ -370,6 +491,10 @@ impl RequestSessions {
     /// ```
     pub fn finish_unchanged(&self, status: StatusCode) -> bool {
         if saves_changes(status) && self.inner.driver_asked_to_save.load(Ordering::Relaxed) {
+            return false;
+        }
+        // A new CSRF secret has a cookie to set.
+        if self.inner.csrf.lock().issue {
             return false;
         }
         // Each session is checked and closed under its own lock, so a write

@@ -1,5 +1,5 @@
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use cookie::Cookie;
 use http::StatusCode;
@@ -12,7 +12,8 @@ use crate::driver::{DriverState, Loaded, SaveRequest, SessionDriver};
 use crate::{
     SessionError,
     driver::{Bucket, Changes, SessionData, SessionId, StoredValue, ValueMap},
-    integration::{RequestContext, clears_flash, saves_changes},
+    integration::{RequestContext, RequestSessions, clears_flash, saves_changes},
+    manager::RequestInner,
 };
 
 /// One request's session on one driver.
@@ -58,6 +59,8 @@ struct Inner {
     needs_save: bool,
     keep: bool,
     saved: bool,
+    /// The request this session belongs to, for its CSRF token.
+    request: Weak<RequestInner>,
 }
 
 impl Session {
@@ -65,6 +68,7 @@ impl Session {
         driver_name: Arc<str>,
         driver: Arc<dyn SessionDriver>,
         loaded: Loaded,
+        request: Weak<RequestInner>,
     ) -> Self {
         Session {
             inner: Arc::new(Mutex::new(Inner {
@@ -77,6 +81,7 @@ impl Session {
                 needs_save: loaded.needs_save,
                 keep: false,
                 saved: false,
+                request,
             })),
         }
     }
@@ -271,6 +276,22 @@ impl Session {
             "session invalidated"
         );
         Ok(())
+    }
+
+    /// Whether this request gives a session that exists, or is about to,
+    /// a new id (a log-in or log-out); regenerating an empty visitor's
+    /// session that stores nothing changes nothing.
+    pub(crate) fn regenerates(&self) -> bool {
+        let inner = self.inner.lock();
+        inner.changes.regenerate && (inner.id.is_some() || !inner.data.is_empty())
+    }
+
+    /// A CSRF token for a form of the page being rendered: the same as
+    /// [`RequestSessions::csrf_token`] of the request this session was loaded
+    /// for (templates hold only the session). `None` once that request is over.
+    pub fn csrf_token(&self) -> Option<String> {
+        let request = self.inner.lock().request.clone();
+        RequestSessions::upgrade(&request).map(|sessions| sessions.csrf_token())
     }
 
     /// The id the session was loaded under, if it has one.

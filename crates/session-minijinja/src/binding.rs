@@ -4,6 +4,7 @@ use minijinja::value::{Enumerator, Object};
 use minijinja::{Environment, Error, ErrorKind, State, Template, Value};
 use session_core::Session;
 
+use crate::forms;
 use crate::object::SessionObject;
 
 /// The context key that carries the request's session into a render.
@@ -14,23 +15,50 @@ use crate::object::SessionObject;
 /// the name would give callers nothing to do but collide with it.
 pub(crate) const SESSION_CONTEXT_KEY: &str = "__session_views";
 
-/// Registers the global function `session()` in `env`.
+/// Registers the global functions `session()`, `csrf_token()`,
+/// `csrf_field()`, `old()` and `errors()` in `env`.
 ///
-/// `session()` returns the session bound to the current render (see
-/// [`render`] and [`context`]); rendering without one is an error that says so.
+/// They read the session bound to the current render (see [`render`] and
+/// [`context`]); rendering without one is an error that says so. A template
+/// that does not call them pays nothing for them.
 pub fn add_to_environment(env: &mut Environment<'_>) {
     env.add_function("session", session);
+    env.add_function("csrf_token", forms::csrf_token);
+    env.add_function("csrf_field", forms::csrf_field);
+    env.add_global("old", Value::from_object(forms::Old));
+    env.add_function("errors", forms::errors);
 }
 
 fn session(state: &State<'_, '_>) -> Result<Value, Error> {
-    state.lookup(SESSION_CONTEXT_KEY).ok_or_else(|| {
-        Error::new(
-            ErrorKind::InvalidOperation,
-            "session() was called but no session is bound to this render; render through \
+    state
+        .lookup(SESSION_CONTEXT_KEY)
+        .ok_or_else(|| no_session("session"))
+}
+
+/// Runs `f` on the session bound to the render, for the helper `function`.
+pub(crate) fn with_session<R>(
+    function: &str,
+    state: &State<'_, '_>,
+    f: impl FnOnce(&Session) -> R,
+) -> Result<R, Error> {
+    let bound = state
+        .lookup(SESSION_CONTEXT_KEY)
+        .ok_or_else(|| no_session(function))?;
+    let object = bound
+        .downcast_object_ref::<SessionObject>()
+        .ok_or_else(|| no_session(function))?;
+    Ok(f(&object.0))
+}
+
+fn no_session(function: &str) -> Error {
+    Error::new(
+        ErrorKind::InvalidOperation,
+        format!(
+            "{function}() was called but no session is bound to this render; render through \
              session_minijinja::render(&template, ctx, &session) or pass \
-             session_minijinja::context(&session, ctx) as the context",
-        )
-    })
+             session_minijinja::context(&session, ctx) as the context"
+        ),
+    )
 }
 
 /// `ctx` with `session` bound to it: the context to render with when

@@ -6,6 +6,8 @@ use minijinja::value::{Object, ObjectRepr, Serde};
 use minijinja::{Error, ErrorKind, State, Value};
 use session_core::Session;
 
+use crate::args::{self, Arity};
+
 /// What `session()` returns: the request's session, read through method calls.
 pub(crate) struct SessionObject(pub(crate) Session);
 
@@ -25,12 +27,7 @@ impl Object for SessionObject {
     // Bound under `session` in the context, the value itself is what the
     // template calls: `session()` returns the session.
     fn call(self: &Arc<Self>, _state: &mut State<'_, '_>, args: &[Value]) -> Result<Value, Error> {
-        if !args.is_empty() {
-            return Err(Error::new(
-                ErrorKind::TooManyArguments,
-                format!("session() takes no arguments, got {}", args.len()),
-            ));
-        }
+        args::check("session", &args::NONE, args)?;
         Ok(Value::from_dyn_object(self.clone()))
     }
 
@@ -42,11 +39,11 @@ impl Object for SessionObject {
     ) -> Result<Value, Error> {
         match method {
             "has" => {
-                let key = key_arg("has", args, 1, 1)?;
+                let key = key_arg("session().has", &KEY, args)?;
                 Ok(Value::from(self.0.with_data(|data| data.contains_key(key))))
             }
             "get" => {
-                let key = key_arg("get", args, 1, 2)?;
+                let key = key_arg("session().get", &KEY_AND_DEFAULT, args)?;
                 // The stored text is read straight into a template value.
                 let found = self
                     .0
@@ -62,9 +59,7 @@ impl Object for SessionObject {
                 Ok(found.unwrap_or_else(|| args.get(1).cloned().unwrap_or(Value::UNDEFINED)))
             }
             "all" => {
-                if !args.is_empty() {
-                    return Err(arity_error("all", 0, 0, args.len()));
-                }
+                args::check("session().all", &args::NONE, args)?;
                 Ok(self.0.with_data(|data| {
                     let all: BTreeMap<&str, &session_core::driver::StoredValue> =
                         data.overlay().collect();
@@ -85,35 +80,19 @@ impl Object for SessionObject {
     }
 }
 
-fn key_arg<'a>(method: &str, args: &'a [Value], min: usize, max: usize) -> Result<&'a str, Error> {
-    if args.len() < min || args.len() > max {
-        return Err(arity_error(method, min, max, args.len()));
-    }
-    args[0].as_str().ok_or_else(|| {
-        Error::new(
-            ErrorKind::InvalidOperation,
-            format!(
-                "session().{method}() takes the key as a string, got {} ({})",
-                args[0].kind(),
-                args[0]
-            ),
-        )
-    })
-}
+const KEY: Arity = Arity {
+    min: 1,
+    max: 1,
+    takes: "1 argument (the key)",
+};
 
-fn arity_error(method: &str, min: usize, max: usize, got: usize) -> Error {
-    let kind = if got < min {
-        ErrorKind::MissingArgument
-    } else {
-        ErrorKind::TooManyArguments
-    };
-    let takes = match (min, max) {
-        (0, 0) => "no arguments".to_owned(),
-        (1, 1) => "1 argument (the key)".to_owned(),
-        _ => format!("{min} or {max} arguments (the key, then a default)"),
-    };
-    Error::new(
-        kind,
-        format!("session().{method}() takes {takes}, got {got}"),
-    )
+const KEY_AND_DEFAULT: Arity = Arity {
+    min: 1,
+    max: 2,
+    takes: "1 or 2 arguments (the key, then a default)",
+};
+
+fn key_arg<'a>(call: &str, arity: &Arity, args: &'a [Value]) -> Result<&'a str, Error> {
+    args::check(call, arity, args)?;
+    args::string(call, "the key", &args[0])
 }

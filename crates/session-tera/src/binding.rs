@@ -12,18 +12,29 @@
 //! panicking. Renders on other threads, and renders after this one, never
 //! see it.
 
-use std::cell::RefCell;
+use std::cell::{OnceCell, RefCell};
 use std::marker::PhantomData;
 
-use session_core::Session;
+use session_core::{ErrorBag, Session};
 
 thread_local! {
-    static BOUND: RefCell<Option<Session>> = const { RefCell::new(None) };
+    static BOUND: RefCell<Option<Bound>> = const { RefCell::new(None) };
+}
+
+/// A bound session, and its form errors once a render asked for them.
+struct Bound {
+    session: Session,
+    // A form page asks for its errors several times (`has`, then `first`,
+    // for each field); the flashed bag is parsed once per binding, on the
+    // first ask, and never for a render that does not use `errors()`.
+    errors: OnceCell<ErrorBag>,
 }
 
 /// Binds `session` to the renders on this thread until the guard is
 /// dropped; the binding that was there before comes back then, also when a
-/// render panics. Both Tera versions' `session()` read it.
+/// render panics. Both Tera versions' `session()` and form helpers read it.
+/// `errors()` reads the flashed errors once per binding: bind anew for each
+/// render, as [`render`](crate::render) does.
 ///
 /// [`render`](crate::render) (and `tera1::render`, with the `tera1` feature)
 /// do this for you; hold a guard yourself around `render_to`,
@@ -47,7 +58,11 @@ thread_local! {
 /// # Ok(()) }
 /// ```
 pub fn bind(session: &Session) -> SessionGuard {
-    let previous = BOUND.with(|slot| slot.replace(Some(session.clone())));
+    let bound = Bound {
+        session: session.clone(),
+        errors: OnceCell::new(),
+    };
+    let previous = BOUND.with(|slot| slot.replace(Some(bound)));
     SessionGuard {
         previous,
         _not_send: PhantomData,
@@ -61,13 +76,23 @@ pub fn is_bound() -> bool {
 
 /// Runs `f` on the bound session; `None` when nothing is bound.
 pub(crate) fn with_bound<R>(f: impl FnOnce(&Session) -> R) -> Option<R> {
-    BOUND.with(|slot| slot.borrow().as_ref().map(f))
+    BOUND.with(|slot| slot.borrow().as_ref().map(|bound| f(&bound.session)))
+}
+
+/// Runs `f` on the form errors of the bound session ([`Session::errors`],
+/// read on the first call of a binding); `None` when nothing is bound.
+pub(crate) fn with_errors<R>(f: impl FnOnce(&ErrorBag) -> R) -> Option<R> {
+    BOUND.with(|slot| {
+        let slot = slot.borrow();
+        let bound = slot.as_ref()?;
+        Some(f(bound.errors.get_or_init(|| bound.session.errors())))
+    })
 }
 
 /// Keeps a session bound to this thread's renders; see [`bind`].
 #[must_use = "the session is unbound as soon as the guard is dropped"]
 pub struct SessionGuard {
-    previous: Option<Session>,
+    previous: Option<Bound>,
     // The binding belongs to this thread: the guard must not move to another.
     _not_send: PhantomData<*const ()>,
 }

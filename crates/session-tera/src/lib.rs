@@ -4,6 +4,7 @@
 
 mod binding;
 mod call;
+mod csrf;
 mod loader;
 mod names;
 mod rewrite;

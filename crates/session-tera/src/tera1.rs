@@ -7,27 +7,33 @@ use session_core::Session;
 
 pub use ::tera1::{Context, Error, Result, Tera, Value};
 
+mod forms;
+
 use crate::binding;
 pub use crate::binding::{SessionGuard, bind, is_bound};
-use crate::call::{self, Call, NO_SESSION};
+use crate::call::{self, Call, no_session};
 use crate::loader::{self, Engine};
 use crate::names::FUNCTION_NAME;
 use crate::{RewriteError, rewrite};
 
 /// Registers the function `session()` in `tera`, in its keyword form:
 /// `session(has=KEY)`, `session(get=KEY)`, `session(get=KEY, default=VALUE)`
-/// and `session(all=true)`. The loaders of this module do it for you.
+/// and `session(all=true)`; and the form helpers `csrf_token()`,
+/// `csrf_field()`, `old(field=F, default=D)` and `errors(any=true)` /
+/// `errors(has=F)` / `errors(first=F)` / `errors(get=F)` / `errors(all=true)`.
+/// The loaders of this module do it for you.
 pub fn add_to_tera(tera: &mut Tera) {
     tera.register_function(FUNCTION_NAME, session);
+    forms::add_to_tera(tera);
 }
 
+/// How to bind a session, for the error of a helper used without one.
+const HINT: &str = "render through session_tera::tera1::render(&tera, name, &context, &session) \
+                    or hold a session_tera::tera1::bind(&session) guard while rendering";
+
 fn session(args: &HashMap<String, Value>) -> Result<Value> {
-    let session = binding::with_bound(Session::clone).ok_or_else(|| {
-        Error::msg(format!(
-            "{NO_SESSION}; render through session_tera::tera1::render(&tera, name, &context, \
-             &session) or hold a session_tera::tera1::bind(&session) guard while rendering"
-        ))
-    })?;
+    let session = binding::with_bound(Session::clone)
+        .ok_or_else(|| Error::msg(no_session(FUNCTION_NAME, HINT)))?;
     let call = call::parse(args.iter().map(|(k, v)| (k.as_str(), v)), |v| {
         *v == Value::Bool(true)
     })

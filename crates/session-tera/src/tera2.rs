@@ -8,8 +8,10 @@ use session_core::Session;
 use session_core::driver::{SessionData, StoredValue};
 use tera::{Context, Error, Kwargs, Map, State, Tera, TeraResult, Value};
 
+mod forms;
+
 use crate::binding::{self, bind};
-use crate::call::{self, Call, NO_SESSION};
+use crate::call::{self, Call, no_session};
 use crate::loader::{self, Engine};
 use crate::names::{FUNCTION_NAME, GET_FILTER, HAS_TEST};
 use crate::{RewriteError, rewrite_tera2};
@@ -17,7 +19,12 @@ use crate::{RewriteError, rewrite_tera2};
 /// Registers in `tera` what the rewritten templates call: the function
 /// `session()` in its keyword form (`session(has=KEY)`, `session(get=KEY)`,
 /// `session(get=KEY, default=VALUE)` and `session(all=true)`), the test
-/// `session_has` and the filter `session_get` (see [`rewrite_tera2`]).
+/// `session_has` and the filter `session_get` (see [`rewrite_tera2`]); and
+/// the form helpers: the functions `csrf_token()`, `csrf_field()`,
+/// `old(field=F, default=D)` and `errors(any=true)` / `errors(has=F)` /
+/// `errors(first=F)` / `errors(get=F)` / `errors(all=true)`, the test
+/// `session_errors_has` and the filters `session_errors_first`,
+/// `session_errors_get` and `session_old`.
 ///
 /// Register them before adding templates that use them (Tera 2 checks
 /// functions, filters and tests when templates are added); the loaders of
@@ -26,7 +33,12 @@ pub fn add_to_tera(tera: &mut Tera) {
     tera.register_function(FUNCTION_NAME, session);
     tera.register_test(HAS_TEST, has);
     tera.register_filter(GET_FILTER, get);
+    forms::add_to_tera(tera);
 }
+
+/// How to bind a session, for the error of a helper used without one.
+const HINT: &str = "render through session_tera::render(&tera, name, &context, &session) or hold \
+                    a session_tera::bind(&session) guard while rendering";
 
 /// `KEY is session_has`.
 fn has(key: &Value, _: Kwargs, _: &State<'_>) -> TeraResult<bool> {
@@ -63,12 +75,8 @@ fn session(kwargs: Kwargs, _: &State<'_>) -> TeraResult<Value> {
 /// the session as it is, as `session()` does in MiniJinja and Tera 1, and
 /// only the values shown are converted.
 fn with_data<R>(f: impl FnOnce(&SessionData) -> TeraResult<R>) -> TeraResult<R> {
-    binding::with_bound(|session| session.with_data(f)).unwrap_or_else(|| {
-        Err(Error::message(format!(
-            "{NO_SESSION}; render through session_tera::render(&tera, name, &context, &session) \
-             or hold a session_tera::bind(&session) guard while rendering"
-        )))
-    })
+    binding::with_bound(|session| session.with_data(f))
+        .unwrap_or_else(|| Err(Error::message(no_session(FUNCTION_NAME, HINT))))
 }
 
 fn key_str(value: &Value) -> TeraResult<&str> {

@@ -7,7 +7,7 @@ use proptest::prelude::*;
 use session_tera::{RewriteError, rewrite, rewrite_tera2};
 
 /// Pieces that steer the lexer through every state: delimiters with and
-/// without whitespace control, quotes, brackets, raw tags, and the helper's
+/// without whitespace control, quotes, brackets, raw tags, and the helpers'
 /// own words.
 const PIECES: &[&str] = &[
     "{{",
@@ -53,6 +53,16 @@ const PIECES: &[&str] = &[
     "has(",
     "get(",
     "all()",
+    "errors",
+    "errors()",
+    "errors().",
+    "any()",
+    "first(",
+    "old",
+    "old(",
+    "field=",
+    "macro ",
+    "csrf_field()",
     "'k'",
     "=",
     "|",
@@ -74,6 +84,8 @@ const STRING_PIECES: &[&str] = &[
     "%}",
     "-%}",
     "session().has('x')",
+    "old('x')",
+    "errors().get('x')",
     "{{",
     " ",
     "\n",
@@ -86,12 +98,15 @@ fn soup() -> impl Strategy<Value = String> {
     prop::collection::vec(prop::sample::select(PIECES), 0..40).prop_map(|p| p.concat())
 }
 
-/// `session` followed (after blanks) by `(`: the start of a helper call.
+/// A helper's name (`session`, `errors`, `old`, or a word ending so)
+/// followed (after blanks) by `(`: maybe the start of a helper call.
 fn has_session_call(source: &str) -> bool {
-    source.match_indices("session").any(|(i, word)| {
-        source[i + word.len()..]
-            .trim_start_matches(|c: char| c.is_ascii_whitespace())
-            .starts_with('(')
+    ["session", "errors", "old"].iter().any(|name| {
+        source.match_indices(name).any(|(i, word)| {
+            source[i + word.len()..]
+                .trim_start_matches(|c: char| c.is_ascii_whitespace())
+                .starts_with('(')
+        })
     })
 }
 
@@ -105,6 +120,11 @@ fn not_code() -> impl Strategy<Value = String> {
             "session().all()",
             "session().nope(",
             "session().has(x }}",
+            "errors().has('name')",
+            "errors().all()",
+            "errors().nope(",
+            "old('name', 'x')",
+            "old(x }}",
         ][..],
     );
     let filler = "[a-z <>/=\n]{0,8}";
@@ -208,6 +228,11 @@ proptest! {
     fn strings_end_where_each_version_ends_them(
         content in prop::collection::vec(prop::sample::select(STRING_PIECES), 0..10).prop_map(|p| p.concat()),
         quote in prop::sample::select(&['"', '\'', '`'][..]),
+        calls in prop::sample::select(&[
+            [("session().has('k')", "session(has='k')"), ("session().get('k')", "session(get='k')")],
+            [("errors().has('k')", "errors(has='k')"), ("errors().first('k')", "errors(first='k')")],
+            [("errors().any()", "errors(any=true)"), ("old('k', 'd')", "old(field='k', default= 'd')")],
+        ][..]),
     ) {
         let tera1_literal = format!("{quote}{}{quote}", content.replace(quote, ""));
         let tera2_literal = format!(
@@ -219,9 +244,10 @@ proptest! {
                 "<a href=\"{{{{ p | replace(from={literal}, to={literal}) }}}}{{% if {has} %}}{{{{ {literal} ~ {get} }}}}{{% endif %}}\">"
             )
         };
-        let written = ("session().has('k')", "session().get('k')");
+        let [(has, keyword_has), (get, keyword_get)] = calls;
+        let written = (has, get);
         let source = template(&tera1_literal, written.0, written.1);
-        let expected = template(&tera1_literal, "session(has='k')", "session(get='k')");
+        let expected = template(&tera1_literal, keyword_has, keyword_get);
         let out = rewrite(&source);
         prop_assert_eq!(out.as_deref(), Ok(expected.as_str()));
 
@@ -242,13 +268,21 @@ proptest! {
     #[test]
     fn any_argument_is_carried_over_verbatim(
         arg in "[a-z_][a-z0-9_]{0,6}( ?(~|\\|) ?[a-z]{1,5}| ?\\[ ?[0-9] ?\\]|\\.[a-z]{1,4}){0,3}",
-        method in prop::sample::select(&["has", "get"][..]),
+        call in prop::sample::select(&[
+            ("session().has", "session(has=", "is session_has"),
+            ("session().get", "session(get=", "| session_get"),
+            ("errors().has", "errors(has=", "is session_errors_has"),
+            ("errors().first", "errors(first=", "| session_errors_first"),
+            ("errors().get", "errors(get=", "| session_errors_get"),
+            ("old", "old(field=", "| session_old"),
+        ][..]),
         before in "[a-z ]{0,5}",
         dash in prop::bool::ANY,
     ) {
+        let (written, keyword_form, tera2_form) = call;
         let dash = if dash { "-" } else { "" };
-        let source = format!("<p>{{{{{dash} {before} session().{method}({arg}) {dash}}}}}</p>");
-        let expected = format!("<p>{{{{{dash} {before} session({method}={arg}) {dash}}}}}</p>");
+        let source = format!("<p>{{{{{dash} {before} {written}({arg}) {dash}}}}}</p>");
+        let expected = format!("<p>{{{{{dash} {before} {keyword_form}{arg}) {dash}}}}}</p>");
         let out = rewrite(&source);
         prop_assert_eq!(out.as_deref(), Ok(expected.as_str()));
 
@@ -263,8 +297,25 @@ proptest! {
         } else {
             arg.clone()
         };
-        let form = if method == "has" { "is session_has" } else { "| session_get" };
-        let expected = format!("<p>{{{{{dash} {before} ({key} {form}) {dash}}}}}</p>");
+        let expected = format!("<p>{{{{{dash} {before} ({key} {tera2_form}) {dash}}}}}</p>");
         prop_assert_eq!(&*out, expected.as_str());
+    }
+
+    /// `old(f, default)` carries both arguments over as written, in both
+    /// forms, whatever the default is (it is evaluated with the call, as in
+    /// MiniJinja).
+    #[test]
+    fn old_defaults_are_carried_over_verbatim(
+        field in prop::sample::select(&["'name'", "f", "user.field", "'a' ~ b"][..]),
+        default in "[a-z_][a-z0-9_]{0,6}( ?(~|\\|) ?[a-z]{1,5}|\\.[a-z]{1,4}){0,2}|'[a-z <>]{0,6}'|[0-9]{1,3}",
+    ) {
+        let source = format!("{{{{ old({field}, {default}) }}}}");
+        let expected = format!("{{{{ old(field={field}, default= {default}) }}}}");
+        let out = rewrite(&source);
+        prop_assert_eq!(out.as_deref(), Ok(expected.as_str()));
+        let key = if field.contains(' ') { format!("({field})") } else { field.to_owned() };
+        let expected = format!("{{{{ ({key} | session_old(default= {default})) }}}}");
+        let out = rewrite_tera2(&source);
+        prop_assert_eq!(out.as_deref(), Ok(expected.as_str()));
     }
 }

@@ -10,9 +10,11 @@ use session_core::{
     SessionManager,
     integration::{RequestContext, RequestSessions, append_set_cookies},
 };
+use tower::layer::util::Stack;
 use tower::{Layer, Service};
 
 use crate::cache::mark_private;
+use crate::csrf::{CsrfChecked, CsrfLayer, OriginPolicy, Verdict, is_safe, refusal};
 use crate::redirect::PendingFlash;
 use crate::rejection::{Answers, Rejection};
 
@@ -140,6 +142,16 @@ impl SessionLayer {
         self.answers.rejection = Some(rejection);
         self
     }
+
+    /// This layer with a [`CsrfLayer`] in front of it (its defaults), in
+    /// one layer: cross-site requests refused and tokens checked. For other
+    /// settings, put `CsrfLayer::new(&manager)` with them in front yourself.
+    /// The service inside gets its request body as a
+    /// [`CsrfBody`](crate::CsrfBody).
+    pub fn with_csrf(self) -> Stack<SessionLayer, CsrfLayer> {
+        let csrf = CsrfLayer::new(&self.manager);
+        Stack::new(self, csrf)
+    }
 }
 
 impl<S> Layer<S> for SessionLayer {
@@ -176,6 +188,13 @@ where
     }
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
+        // Without a CsrfLayer in front, the first line of its defence still holds.
+        if !is_safe(request.method()) && request.extensions().get::<CsrfChecked>().is_none() {
+            let verdict = OriginPolicy::default().judge(request.headers(), request.uri());
+            if let Verdict::Refused(err) = verdict {
+                return ResponseFuture::refused(Ok(refusal(err, None)));
+            }
+        }
         let mut context = RequestContext::from_headers(request.headers());
         if let Some(ip) = peer_ip(request.extensions()) {
             context = context.with_peer_ip(ip);
@@ -184,7 +203,8 @@ where
         request.extensions_mut().insert(sessions.clone());
         let is_head = request.method() == Method::HEAD;
         ResponseFuture {
-            inner: self.inner.call(request),
+            inner: Some(self.inner.call(request)),
+            refused: None,
             sessions: Some(sessions),
             is_head,
             answers: self.answers,
@@ -211,7 +231,9 @@ pin_project! {
     #[must_use = "futures do nothing unless polled"]
     pub struct ResponseFuture<F: Future> {
         #[pin]
-        inner: F,
+        inner: Option<F>,
+        // A cross-site request refused before the handler.
+        refused: Option<F::Output>,
         sessions: Option<RequestSessions>,
         is_head: bool,
         answers: Answers,
@@ -231,7 +253,14 @@ where
         if let Some(finishing) = this.finishing {
             return finishing.as_mut().poll(cx);
         }
-        let result = ready!(this.inner.poll(cx));
+        let Some(inner) = this.inner.as_pin_mut() else {
+            return Poll::Ready(
+                this.refused
+                    .take()
+                    .expect("ResponseFuture polled after it completed"),
+            );
+        };
+        let result = ready!(inner.poll(cx));
         let sessions = this
             .sessions
             .take()
@@ -269,6 +298,19 @@ where
         let saving = tracing::Instrument::instrument(saving, span);
         let finishing = this.finishing.insert(Box::pin(saving));
         finishing.as_mut().poll(cx)
+    }
+}
+
+impl<F: Future> ResponseFuture<F> {
+    fn refused(output: F::Output) -> Self {
+        ResponseFuture {
+            inner: None,
+            refused: Some(output),
+            sessions: None,
+            is_head: false,
+            answers: Answers::new(),
+            finishing: None,
+        }
     }
 }
 

@@ -1,6 +1,14 @@
-use http::{HeaderValue, Response, StatusCode, header};
+use http::{HeaderMap, HeaderValue, Response, StatusCode, header};
 use serde::Serialize;
-use session_core::{SessionError, driver::StoredValue, integration::RequestSessions};
+use session_core::{
+    ERRORS_KEY, ErrorBag, OLD_INPUT_KEY, SessionError, csrf, driver::StoredValue,
+    integration::RequestSessions,
+};
+
+/// The most of one field's text [`Redirect::with_input`] keeps: enough for
+/// any field a person retypes, small enough that a pasted essay does not
+/// push the session (a 4 KiB cookie, say) past its limit.
+pub const MAX_OLD_INPUT_BYTES: usize = 1024;
 
 /// A redirect that flashes messages on the way — Masonite's
 /// `request().redirect('/dashboard').session.flash('success', ...)`:
@@ -25,6 +33,9 @@ pub struct Redirect {
     status: StatusCode,
     location: String,
     flashes: Vec<(String, Result<StoredValue, String>)>,
+    input: Vec<(String, String)>,
+    hidden_input: Vec<String>,
+    errors: ErrorBag,
 }
 
 impl Redirect {
@@ -54,7 +65,97 @@ impl Redirect {
             status,
             location: location.into(),
             flashes: Vec::new(),
+            input: Vec::new(),
+            hidden_input: Vec::new(),
+            errors: ErrorBag::new(),
         }
+    }
+
+    /// 303 back to the page the request came from (its `Referer`), for a
+    /// form that failed validation; `fallback` when there is no `Referer`
+    /// or it names another site (a redirect never leaves the site).
+    ///
+    /// ```
+    /// use http::HeaderMap;
+    /// use session_tower::Redirect;
+    ///
+    /// let mut headers = HeaderMap::new();
+    /// headers.insert("host", "app.example".parse()?);
+    /// headers.insert("referer", "http://app.example/signup?plan=pro".parse()?);
+    /// let back: http::Response<String> = Redirect::back(&headers, "/").into_response();
+    /// assert_eq!(back.headers()["location"], "/signup?plan=pro");
+    ///
+    /// headers.insert("referer", "https://evil.example/phish".parse()?);
+    /// let back: http::Response<String> = Redirect::back(&headers, "/").into_response();
+    /// assert_eq!(back.headers()["location"], "/");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn back(headers: &HeaderMap, fallback: impl Into<String>) -> Self {
+        match same_origin_referer(headers) {
+            Some(location) => Self::see_other(location),
+            None => Self::see_other(fallback),
+        }
+    }
+
+    /// Flashes the submitted fields, so the form page can show what the user
+    /// typed (`old('name')` in templates). Left out: the CSRF token
+    /// (`_token`) and every field whose name contains `password`, plus any
+    /// named with [`without_input`](Self::without_input). A value longer
+    /// than [`MAX_OLD_INPUT_BYTES`] is cut there.
+    ///
+    /// ```
+    /// use session_tower::Redirect;
+    ///
+    /// let form = [("name", "Ada"), ("password", "hunter2"), ("_token", "t")];
+    /// let response: http::Response<String> =
+    ///     Redirect::to("/login").with_input(form).with_error("name", "Try another name.").into_response();
+    /// assert_eq!(response.status(), 303);
+    /// ```
+    pub fn with_input<I, K, V>(mut self, form: I) -> Self
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: AsRef<str>,
+        V: AsRef<str>,
+    {
+        for (name, value) in form {
+            let value = value.as_ref();
+            let mut end = value.len().min(MAX_OLD_INPUT_BYTES);
+            while !value.is_char_boundary(end) {
+                end -= 1;
+            }
+            self.input
+                .push((name.as_ref().to_owned(), value[..end].to_owned()));
+        }
+        self
+    }
+
+    /// Keeps the field `name` out of [`with_input`](Self::with_input) (a
+    /// card number, a secret answer).
+    pub fn without_input(mut self, name: impl Into<String>) -> Self {
+        self.hidden_input.push(name.into());
+        self
+    }
+
+    /// Flashes validation errors for the form page (`errors()` in templates).
+    pub fn with_errors(mut self, errors: ErrorBag) -> Self {
+        for (field, messages) in errors.fields() {
+            for message in messages {
+                self.errors.add(field, message.as_str());
+            }
+        }
+        self
+    }
+
+    /// Flashes one validation error: `message` for `field`.
+    pub fn with_error(mut self, field: impl Into<String>, message: impl Into<String>) -> Self {
+        self.errors.add(field, message);
+        self
+    }
+
+    fn keeps_input(&self, name: &str) -> bool {
+        name != csrf::FIELD
+            && !name.to_ascii_lowercase().contains("password")
+            && !self.hidden_input.iter().any(|hidden| hidden == name)
     }
 
     /// Flashes `value` under `key` for the page the browser lands on.
@@ -65,7 +166,7 @@ impl Redirect {
     }
 
     /// The response: status, `Location`, and the flashes for the layer.
-    pub fn into_response<B: From<String>>(self) -> Response<B> {
+    pub fn into_response<B: From<String>>(mut self) -> Response<B> {
         let Ok(location) = HeaderValue::try_from(self.location.as_str()) else {
             // The location itself is left out: it may carry a token.
             #[cfg(feature = "tracing")]
@@ -78,7 +179,25 @@ impl Redirect {
                 "500 Internal Server Error: the redirect location is not a valid header value.\n",
             );
         };
-        let mut flashes = Vec::with_capacity(self.flashes.len());
+        let mut flashes = Vec::with_capacity(self.flashes.len() + 2);
+        if !self.input.is_empty() {
+            let kept: serde_json::Map<String, serde_json::Value> = self
+                .input
+                .iter()
+                .filter(|(name, _)| self.keeps_input(name))
+                .map(|(name, value)| (name.clone(), value.as_str().into()))
+                .collect();
+            self.flashes.push((
+                OLD_INPUT_KEY.to_owned(),
+                StoredValue::from_serialize(&kept).map_err(|e| e.to_string()),
+            ));
+        }
+        if self.errors.any() {
+            self.flashes.push((
+                ERRORS_KEY.to_owned(),
+                StoredValue::from_serialize(&self.errors).map_err(|e| e.to_string()),
+            ));
+        }
         for (key, value) in self.flashes {
             match value {
                 Ok(value) => flashes.push((key, value)),
@@ -105,6 +224,26 @@ impl Redirect {
             response.extensions_mut().insert(PendingFlash(flashes));
         }
         response
+    }
+}
+
+/// The path and query of the `Referer`, when it is a page of this site
+/// (same host as the request's `Host`).
+fn same_origin_referer(headers: &HeaderMap) -> Option<&str> {
+    let referer = headers.get(header::REFERER)?.to_str().ok()?;
+    let host = headers.get(header::HOST)?.to_str().ok()?;
+    let (_scheme, rest) = referer.split_once("://")?;
+    let path_start = rest.find('/').unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(path_start);
+    if !authority.eq_ignore_ascii_case(host) || authority.contains('@') {
+        return None;
+    }
+    let path = path.split('#').next().unwrap_or_default();
+    match path {
+        "" => Some("/"),
+        // `//host` would be read as another site.
+        _ if path.starts_with("//") || path.starts_with("/\\") => None,
+        _ => Some(path),
     }
 }
 
@@ -167,6 +306,73 @@ mod tests {
 
         let plain: Response<String> = Redirect::found("/").into_response();
         assert!(plain.extensions().get::<PendingFlash>().is_none());
+    }
+
+    #[test]
+    fn back_stays_on_the_site() {
+        let back = |referer: &str| {
+            let mut headers = http::HeaderMap::new();
+            headers.insert(header::HOST, "app.example:8080".parse().expect("host"));
+            headers.insert(header::REFERER, referer.parse().expect("referer"));
+            let response: Response<String> = Redirect::back(&headers, "/home").into_response();
+            response.headers()[header::LOCATION]
+                .to_str()
+                .expect("text")
+                .to_owned()
+        };
+        assert_eq!(back("http://app.example:8080/login?x=1#top"), "/login?x=1");
+        assert_eq!(back("https://APP.example:8080"), "/");
+        for elsewhere in [
+            "http://evil.example/login",
+            "http://app.example/login",
+            "http://app.example:8080.evil.example/",
+            "http://user@app.example:8080/login",
+            "http://app.example:8080//evil.example/",
+            "http://app.example:8080/\\evil.example/",
+            "/login",
+            "",
+        ] {
+            assert_eq!(back(elsewhere), "/home", "{elsewhere}");
+        }
+        let no_referer: Response<String> =
+            Redirect::back(&http::HeaderMap::new(), "/home").into_response();
+        assert_eq!(no_referer.headers()[header::LOCATION], "/home");
+    }
+
+    #[test]
+    fn with_input_leaves_out_tokens_and_passwords_and_cuts_long_values() {
+        let long = "é".repeat(super::MAX_OLD_INPUT_BYTES);
+        let form = [
+            ("name", "Ada"),
+            ("_token", "secret-token"),
+            ("password", "hunter2"),
+            ("New_Password_Again", "hunter2"),
+            ("card", "4111"),
+            ("bio", long.as_str()),
+        ];
+        let response: Response<String> = Redirect::to("/")
+            .with_input(form)
+            .without_input("card")
+            .with_error("name", "Taken.")
+            .with_error("name", "Too short.")
+            .into_response();
+        let PendingFlash(flashes) = response.extensions().get::<PendingFlash>().expect("flash");
+        let input = &flashes
+            .iter()
+            .find(|(k, _)| k == "_old_input")
+            .expect("input")
+            .1;
+        let input: serde_json::Value = input.parse_as().expect("json");
+        let fields: Vec<_> = input.as_object().expect("map").keys().cloned().collect();
+        assert_eq!(fields, ["bio", "name"]);
+        let bio = input["bio"].as_str().expect("text");
+        assert_eq!(bio.len(), super::MAX_OLD_INPUT_BYTES);
+        let errors = &flashes
+            .iter()
+            .find(|(k, _)| k == "_errors")
+            .expect("errors")
+            .1;
+        assert_eq!(errors.as_json(), r#"{"name":["Taken.","Too short."]}"#);
     }
 
     #[test]

@@ -59,7 +59,11 @@ async fn request(
     let sessions = manager.request(RequestContext::from_cookie_header(header));
     handler(&sessions.session().await.expect("load"));
     let set = sessions.finish(status).await.expect("save");
-    set.into_iter().map(|c| (c.name().to_owned(), c)).collect()
+    // The driver's own cookies; a log-in also replaces the CSRF secret's.
+    set.into_iter()
+        .filter(|c| c.name() != manager.csrf_cookie_name())
+        .map(|c| (c.name().to_owned(), c))
+        .collect()
 }
 
 fn started(cookie: &Cookie<'_>) -> u64 {

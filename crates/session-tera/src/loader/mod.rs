@@ -18,7 +18,7 @@ pub(crate) trait Engine: Default {
     /// An error of this version with `message`.
     fn error(message: String) -> Self::Error;
 
-    /// Registers `session()`.
+    /// Registers `session()` and the form helpers.
     fn add_session_function(&mut self);
 
     /// Adds templates already rewritten.

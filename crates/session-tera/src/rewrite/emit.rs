@@ -5,8 +5,9 @@ use std::borrow::Cow;
 
 use super::Target;
 use super::key::is_simple;
-use super::open_call::{Method, OpenCall};
-use crate::names::{FUNCTION_NAME, GET_FILTER, HAS_TEST};
+use super::method::{Method, Tera2Form};
+use super::open_call::OpenCall;
+use crate::names::HAS_TEST;
 
 /// The output of a rewrite, built as the lexer goes: the source is copied
 /// lazily, up to each place that changes, so a source with nothing to
@@ -99,16 +100,13 @@ impl<'a> Emitter<'a> {
     }
 }
 
-/// `session(has=ARG)`, `session(get=ARG, default=DEFAULT)` or `session(all=true)`.
+/// The keyword form: `session(has=ARG)`, `session(get=ARG, default=DEFAULT)`,
+/// `session(all=true)`, `errors(first=ARG)`, `old(field=ARG, default=DEFAULT)`…
 fn keyword(out: &mut String, call: &OpenCall, args: &[&str], tail: &str) {
-    out.push_str(FUNCTION_NAME);
+    out.push_str(call.method.helper().name());
     out.push('(');
     push_newlines(out, call.newlines);
-    out.push_str(match call.method {
-        Method::Has => "has=",
-        Method::Get => "get=",
-        Method::All => "all=true",
-    });
+    out.push_str(call.method.keyword());
     out.push_str(args.first().copied().unwrap_or(""));
     if let Some(default) = args.get(1) {
         out.push_str(", default=");
@@ -121,10 +119,10 @@ fn keyword(out: &mut String, call: &OpenCall, args: &[&str], tail: &str) {
 /// Writes the Tera 2 form of a call (see [`rewrite_tera2`](crate::rewrite_tera2));
 /// false, with nothing written, when it goes through the keyword form.
 fn tera2(out: &mut String, call: &OpenCall, args: &[&str], tail: &str) -> bool {
-    // `all()` has no test or filter of its own.
-    if call.method == Method::All {
+    // `all()` and `any()` have no argument to apply a test or filter to.
+    let Some(form) = call.method.tera2_form() else {
         return false;
-    }
+    };
     let arg = args.first().copied().unwrap_or("");
     let trimmed = arg.trim();
     let simple = is_simple(trimmed);
@@ -145,19 +143,27 @@ fn tera2(out: &mut String, call: &OpenCall, args: &[&str], tail: &str) -> bool {
         write_key(out);
         match args.get(1) {
             None => {
-                push_test_or_filter(out, call.method);
+                push_form(out, form);
                 push_newlines(out, moved);
             }
             // The key is written twice so that the default is evaluated
             // only when the key is missing.
-            Some(default) => {
-                push_test_or_filter(out, Method::Get);
+            Some(default) if call.method == Method::Get => {
+                push_form(out, form);
                 out.push_str(" if ");
                 write_key(out);
-                push_test_or_filter(out, Method::Has);
+                push_form(out, Tera2Form::Test(HAS_TEST));
                 out.push_str(" else ");
                 push_newlines(out, moved);
                 out.push_str(default);
+            }
+            // `old`'s default is evaluated with the call, as in MiniJinja.
+            Some(default) => {
+                push_form(out, form);
+                out.push_str("(default=");
+                push_newlines(out, moved);
+                out.push_str(default);
+                out.push(')');
             }
         }
     } else {
@@ -166,7 +172,7 @@ fn tera2(out: &mut String, call: &OpenCall, args: &[&str], tail: &str) -> bool {
         // default with it.
         push_newlines(out, call.newlines);
         write_key(out);
-        push_test_or_filter(out, call.method);
+        push_form(out, form);
         if let Some(default) = args.get(1) {
             out.push_str("(default=");
             out.push_str(default);
@@ -178,14 +184,17 @@ fn tera2(out: &mut String, call: &OpenCall, args: &[&str], tail: &str) -> bool {
     true
 }
 
-/// ` is session_has` or ` | session_get`.
-fn push_test_or_filter(out: &mut String, method: Method) {
-    if method == Method::Has {
-        out.push_str(" is ");
-        out.push_str(HAS_TEST);
-    } else {
-        out.push_str(" | ");
-        out.push_str(GET_FILTER);
+/// ` is NAME` for a test, ` | NAME` for a filter.
+fn push_form(out: &mut String, form: Tera2Form) {
+    match form {
+        Tera2Form::Test(name) => {
+            out.push_str(" is ");
+            out.push_str(name);
+        }
+        Tera2Form::Filter(name) => {
+            out.push_str(" | ");
+            out.push_str(name);
+        }
     }
 }
 

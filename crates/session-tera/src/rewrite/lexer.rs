@@ -1,7 +1,8 @@
 //! Scanning a template: text, `{# #}` comments and `{% raw %}` blocks are
 //! skipped; in code (`{{ }}` and `{% %}`) string literals are skipped,
-//! brackets are tracked, and each `session().method(` is followed to its `)`
-//! with its arguments counted, for the emitter to rewrite.
+//! brackets are tracked, and each helper use (`session().method(`,
+//! `errors().method(`, `old(`) is followed to its `)` with its arguments
+//! counted, for the emitter to rewrite.
 
 use std::borrow::Cow;
 
@@ -9,8 +10,8 @@ use super::Target;
 use super::emit::Emitter;
 use super::error::RewriteError;
 use super::key::is_word;
-use super::open_call::{Method, OpenCall};
-use crate::names::FUNCTION_NAME;
+use super::method::{Helper, Method};
+use super::open_call::OpenCall;
 
 /// Rewrites `src` for `target`; see [`rewrite`](crate::rewrite).
 pub(super) fn rewrite(src: &str, target: Target) -> Result<Cow<'_, str>, RewriteError> {
@@ -117,10 +118,11 @@ impl Lexer<'_> {
                 _ if is_word(byte) => {
                     let word_end = pos + bytes[pos..].iter().take_while(|b| is_word(**b)).count();
                     let attribute = previous[1] == b'.' || previous == [b':', b':'];
-                    pos = if &bytes[pos..word_end] == FUNCTION_NAME.as_bytes() && !attribute {
-                        self.session_call(pos, word_end)?
-                    } else {
-                        word_end
+                    pos = match Helper::of_word(&bytes[pos..word_end]) {
+                        Some(helper) if !attribute => {
+                            self.helper_call(helper, pos, word_end, previous[1])?
+                        }
+                        _ => word_end,
                     };
                 }
                 _ => pos += 1,
@@ -134,8 +136,8 @@ impl Lexer<'_> {
             return Err(self.error(
                 call.start,
                 format!(
-                    "session().{}( is not closed before the end of the tag",
-                    call.method.name()
+                    "{}( is not closed before the end of the tag",
+                    call.method.written()
                 ),
             ));
         }
@@ -143,16 +145,20 @@ impl Lexer<'_> {
         Ok(end)
     }
 
-    /// At `session` (`start..word_end`): rewrites the opening of
-    /// `session().method(` and returns where scanning goes on.
-    fn session_call(&mut self, start: usize, word_end: usize) -> Result<usize, RewriteError> {
+    /// At a helper's name (`start..word_end`, after the byte `before`):
+    /// rewrites the opening of `session().method(`, `errors().method(` or
+    /// `old(` and returns where scanning goes on.
+    fn helper_call(
+        &mut self,
+        helper: Helper,
+        start: usize,
+        word_end: usize,
+        before: u8,
+    ) -> Result<usize, RewriteError> {
         let bytes = self.bytes;
         let mut newlines = 0;
         let mut skip = |pos: usize| {
-            let blank = bytes[pos..]
-                .iter()
-                .take_while(|b| b.is_ascii_whitespace())
-                .count();
+            let blank = blanks(bytes, pos);
             newlines += bytes[pos..pos + blank]
                 .iter()
                 .filter(|b| **b == b'\n')
@@ -160,37 +166,45 @@ impl Lexer<'_> {
             pos + blank
         };
         let expect = |pos: usize, byte: u8| (bytes.get(pos) == Some(&byte)).then_some(pos + 1);
-        // `session ( ) . name (`, any blanks between; anything else is not ours.
+        // `NAME ( ) . method (` or `old (`, any blanks between; anything else is not ours.
         let Some(pos) = expect(skip(word_end), b'(') else {
             return Ok(word_end);
         };
-        let Some(pos) = expect(skip(pos), b')') else {
-            return Ok(word_end);
-        };
-        let Some(pos) = expect(skip(pos), b'.') else {
-            return Ok(word_end);
-        };
-        let name_start = skip(pos);
-        let name_len = bytes[name_start..]
-            .iter()
-            .take_while(|b| is_word(**b))
-            .count();
-        let name = &self.src[name_start..name_start + name_len];
-        let Some(open) = expect(skip(name_start + name_len), b'(') else {
-            return Ok(word_end);
-        };
-        let method = match name {
-            "has" => Method::Has,
-            "get" => Method::Get,
-            "all" => Method::All,
-            _ => {
+        let (method, open) = if helper.has_methods() {
+            let Some(pos) = expect(skip(pos), b')') else {
+                return Ok(word_end);
+            };
+            let Some(pos) = expect(skip(pos), b'.') else {
+                return Ok(word_end);
+            };
+            let name_start = skip(pos);
+            let name_len = bytes[name_start..]
+                .iter()
+                .take_while(|b| is_word(**b))
+                .count();
+            let name = &self.src[name_start..name_start + name_len];
+            let Some(open) = expect(skip(name_start + name_len), b'(') else {
+                return Ok(word_end);
+            };
+            let Some(method) = helper.method(name) else {
                 return Err(self.error(
                     start,
                     format!(
-                        "session() has no method `{name}`; it has has(key), get(key) or get(key, default), and all()"
+                        "{}() has no method `{name}`; it has {}",
+                        helper.name(),
+                        helper.methods()
                     ),
                 ));
+            };
+            (method, open)
+        } else {
+            // `x | old(…)` is a filter, `{% macro old(…) %}` a definition,
+            // `old(field=…)` the keyword form already: the word is not the helper.
+            let defines = matches!(word_before(bytes, start), b"macro" | b"component");
+            if before == b'|' || defines || starts_with_keyword(bytes, pos) {
+                return Ok(word_end);
             }
+            (Method::Old, pos)
         };
         // The call's text is built when it closes, from its arguments as
         // rewritten by then; `session().name(` itself is not copied.
@@ -260,30 +274,19 @@ impl Lexer<'_> {
             if byte != b')' {
                 return Err(self.error(
                     call.start,
-                    format!(
-                        "session().{}( is closed by `{}`",
-                        call.method.name(),
-                        byte as char
-                    ),
+                    format!("{}( is closed by `{}`", call.method.written(), byte as char),
                 ));
             }
             let args = call.commas + usize::from(call.has_text);
-            let ok = match call.method {
-                Method::Has => args == 1 && call.has_text,
-                Method::Get => (1..=2).contains(&args) && call.has_text,
-                Method::All => args == 0,
-            };
-            if !ok {
-                let takes = match call.method {
-                    Method::Has => "1 argument (the key)",
-                    Method::Get => "1 or 2 arguments (the key, then a default)",
-                    Method::All => "no arguments",
-                };
+            let (min, max) = call.method.arity();
+            // Every argument but a trailing comma's has text.
+            if !(min..=max).contains(&args) || (args > 0 && !call.has_text) {
                 return Err(self.error(
                     call.start,
                     format!(
-                        "session().{}() takes {takes}, got {args}",
-                        call.method.name()
+                        "{}() takes {}, got {args}",
+                        call.method.written(),
+                        call.method.takes()
                     ),
                 ));
             }
@@ -349,6 +352,28 @@ fn tag_named(bytes: &[u8], open: usize, name: &[u8]) -> Option<usize> {
         pos += 1;
     }
     bytes.get(pos..)?.starts_with(b"%}").then_some(pos + 2)
+}
+
+/// The word that ends before `pos`, blanks between allowed (empty if none).
+fn word_before(bytes: &[u8], pos: usize) -> &[u8] {
+    let end = bytes[..pos]
+        .iter()
+        .rposition(|b| !b.is_ascii_whitespace())
+        .map_or(0, |i| i + 1);
+    let len = bytes[..end]
+        .iter()
+        .rev()
+        .take_while(|b| is_word(**b))
+        .count();
+    &bytes[end - len..end]
+}
+
+/// Whether the arguments starting at `pos` open with `name=` (not `name ==`).
+fn starts_with_keyword(bytes: &[u8], pos: usize) -> bool {
+    let pos = pos + blanks(bytes, pos);
+    let len = bytes[pos..].iter().take_while(|b| is_word(**b)).count();
+    let pos = pos + len + blanks(bytes, pos + len);
+    len > 0 && bytes.get(pos) == Some(&b'=') && bytes.get(pos + 1) != Some(&b'=')
 }
 
 fn blanks(bytes: &[u8], from: usize) -> usize {

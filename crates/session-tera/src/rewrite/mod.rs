@@ -1,4 +1,5 @@
-//! The load-time rewrite of `session().method(…)` into forms Tera parses.
+//! The load-time rewrite of `session().method(…)`, `errors().method(…)`
+//! and `old(…)` into forms Tera parses.
 //!
 //! `lexer` scans the template and follows each helper call to its end;
 //! `emit` writes the rewritten text as it goes, with every newline kept;
@@ -9,13 +10,14 @@ mod emit;
 mod error;
 mod key;
 mod lexer;
+mod method;
 mod open_call;
 #[cfg(test)]
 mod tests;
 
 use std::borrow::Cow;
 
-use crate::names::FUNCTION_NAME;
+use method::Helper;
 
 pub use error::RewriteError;
 
@@ -32,7 +34,8 @@ enum Target {
     Tera2,
 }
 
-/// Rewrites the method-call form of the session helper into Tera's keyword form.
+/// Rewrites the method-call form of the session and form helpers into
+/// Tera's keyword form.
 ///
 /// | written | becomes |
 /// | --- | --- |
@@ -40,6 +43,18 @@ enum Target {
 /// | `session().get(ARG)` | `session(get=ARG)` |
 /// | `session().get(ARG, DEFAULT)` | `session(get=ARG, default=DEFAULT)` |
 /// | `session().all()` | `session(all=true)` |
+/// | `errors().any()` | `errors(any=true)` |
+/// | `errors().has(ARG)` | `errors(has=ARG)` |
+/// | `errors().first(ARG)` | `errors(first=ARG)` |
+/// | `errors().get(ARG)` | `errors(get=ARG)` |
+/// | `errors().all()` | `errors(all=true)` |
+/// | `old(ARG)` | `old(field=ARG)` |
+/// | `old(ARG, DEFAULT)` | `old(field=ARG, default=DEFAULT)` |
+///
+/// `csrf_token()` and `csrf_field()` are Tera calls already. `old` is only
+/// the helper where it is called as a function: `x.old(…)`, `m::old(…)`,
+/// `x | old(…)`, `{% macro old(…) %}`, `{% component old(…) %}` and the
+/// keyword form `old(field=…)` are left as they are.
 ///
 /// This is the rewrite of the [Tera 1 loaders](crate::tera1): every helper use
 /// becomes a call of the registered `session()` function. The Tera 2 loaders
@@ -93,15 +108,23 @@ pub fn rewrite(source: &str) -> Result<Cow<'_, str>, RewriteError> {
 /// | `session().get(KEY)` | `(KEY \| session_get)` |
 /// | `session().get(KEY, DEFAULT)` | `(KEY \| session_get if KEY is session_has else DEFAULT)` |
 /// | `session().all()` | `session(all=true)`, as [`rewrite`] |
+/// | `errors().has(KEY)` | `(KEY is session_errors_has)` |
+/// | `errors().first(KEY)` | `(KEY \| session_errors_first)` |
+/// | `errors().get(KEY)` | `(KEY \| session_errors_get)` |
+/// | `errors().any()`, `errors().all()` | `errors(any=true)`, `errors(all=true)`, as [`rewrite`] |
+/// | `old(KEY)` | `(KEY \| session_old)` |
+/// | `old(KEY, DEFAULT)` | `(KEY \| session_old(default=DEFAULT))` |
 ///
-/// That is for a simple key: a string literal, or a variable or a path
+/// That is for a simple key (a field name of `errors()` and `old()` is a
+/// key too): a string literal, or a variable or a path
 /// (`level`, `cfg.key`, `keys[0]`), which can be written twice, so that the
 /// default is evaluated only when the key is missing. Any other key
 /// expression (a call, a filter, `~`, a number, another `session()` use…) is
 /// evaluated once: `((KEY) is session_has)`, `((KEY) | session_get)` and
 /// `((KEY) | session_get(default=DEFAULT))`, the default then evaluated too,
-/// as in [`rewrite`]'s keyword form. A key that is not a string fails the
-/// render, as does a use with no session bound, at the line of the use.
+/// as in [`rewrite`]'s keyword form. `old`'s default is evaluated with the
+/// call, as in MiniJinja. A key that is not a string fails the render, as
+/// does a use with no session bound, at the line of the use.
 ///
 /// String literals are read as Tera 2's lexer reads them: `"…"`, `'…'` or
 /// `` `…` ``, across lines, a backslash escaping the next character, so
@@ -128,8 +151,11 @@ pub fn rewrite_tera2(source: &str) -> Result<Cow<'_, str>, RewriteError> {
 }
 
 fn rewrite_to(source: &str, target: Target) -> Result<Cow<'_, str>, RewriteError> {
-    // Nearly every template has no helper call at all: skip the scan.
-    if !source.contains(FUNCTION_NAME) {
+    // Many templates use no helper at all: skip the scan.
+    if !Helper::ALL
+        .iter()
+        .any(|helper| source.contains(helper.name()))
+    {
         return Ok(Cow::Borrowed(source));
     }
     lexer::rewrite(source, target)

@@ -1,27 +1,11 @@
 //! A helper call as the lexer finds it and the emitter rewrites it.
 
-/// The method of a `session().method(…)` call.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(super) enum Method {
-    Has,
-    Get,
-    All,
-}
+use super::method::Method;
 
-impl Method {
-    pub(super) fn name(self) -> &'static str {
-        match self {
-            Method::Has => "has",
-            Method::Get => "get",
-            Method::All => "all",
-        }
-    }
-}
-
-/// A `session().method(` whose `)` has not been seen yet.
+/// A helper use (`session().method(`, `old(`) whose `)` has not been seen yet.
 pub(super) struct OpenCall {
     pub(super) method: Method,
-    /// Where `session` starts, for error positions.
+    /// Where the helper's name starts, for error positions.
     pub(super) start: usize,
     /// How many brackets were open outside the call.
     pub(super) depth: usize,
@@ -29,7 +13,7 @@ pub(super) struct OpenCall {
     pub(super) commas: usize,
     /// Whether the current argument has any non-blank text.
     pub(super) has_text: bool,
-    /// Blank lines between `session` and the call's `(`, moved inside.
+    /// Blank lines between the helper's name and the call's `(`, moved inside.
     pub(super) newlines: usize,
     /// Where the call's arguments start in the output.
     pub(super) out_start: usize,

@@ -365,3 +365,198 @@ fn tera2_strings_escape_with_a_backslash() {
         r#"{{ path | replace(from="\\", to="/") }}{{ ('k' | session_get) }}"#
     );
 }
+
+#[test]
+fn rewrites_the_form_helpers() {
+    for (source, keyword, tera2_form) in [
+        (
+            "{{ errors().any() }}",
+            "{{ errors(any=true) }}",
+            "{{ errors(any=true) }}",
+        ),
+        (
+            "{{ errors().has('a') }}",
+            "{{ errors(has='a') }}",
+            "{{ ('a' is session_errors_has) }}",
+        ),
+        (
+            "{{ errors().first(f) }}",
+            "{{ errors(first=f) }}",
+            "{{ (f | session_errors_first) }}",
+        ),
+        (
+            "{% for m in errors().get(\"a\") %}{% endfor %}",
+            "{% for m in errors(get=\"a\") %}{% endfor %}",
+            "{% for m in (\"a\" | session_errors_get) %}{% endfor %}",
+        ),
+        (
+            "{{ errors().all()|length }}",
+            "{{ errors(all=true)|length }}",
+            "{{ errors(all=true)|length }}",
+        ),
+        (
+            "{{ old('a') }}",
+            "{{ old(field='a') }}",
+            "{{ ('a' | session_old) }}",
+        ),
+        (
+            "{{ old('a', 'b') }}",
+            "{{ old(field='a', default= 'b') }}",
+            "{{ ('a' | session_old(default= 'b')) }}",
+        ),
+        (
+            "{{ old(user.field, user.name) }}",
+            "{{ old(field=user.field, default= user.name) }}",
+            "{{ (user.field | session_old(default= user.name)) }}",
+        ),
+        (
+            "{{ old('a' ~ b, 'c') }}",
+            "{{ old(field='a' ~ b, default= 'c') }}",
+            "{{ (('a' ~ b) | session_old(default= 'c')) }}",
+        ),
+        (
+            "{{ old ( 'a' , ) }}{{ errors ( ) . has ( 'a' ) }}",
+            "{{ old(field= 'a'  ) }}{{ errors(has= 'a' ) }}",
+            "{{ ('a' | session_old) }}{{ ('a' is session_errors_has) }}",
+        ),
+        (
+            "{{ old(x == 1) }}",
+            "{{ old(field=x == 1) }}",
+            "{{ ((x == 1) | session_old) }}",
+        ),
+    ] {
+        assert_eq!(ok(source), keyword, "{source}");
+        assert_eq!(tera2(source), tera2_form, "{source}");
+    }
+    // The function calls that need no rewriting are left alone.
+    for source in ["{{ csrf_field() }}", "{{ csrf_token() }}"] {
+        assert_eq!(ok(source), source);
+        assert!(matches!(rewrite(source), Ok(std::borrow::Cow::Borrowed(_))));
+    }
+}
+
+#[test]
+fn form_helpers_nest_in_each_other_and_in_session() {
+    assert_eq!(
+        ok("{{ old(session().get('k'), errors().first(f)) }}"),
+        "{{ old(field=session(get='k'), default= errors(first=f)) }}"
+    );
+    assert_eq!(
+        tera2("{{ old(session().get('k'), errors().first(f)) }}"),
+        "{{ ((('k' | session_get)) | session_old(default= (f | session_errors_first))) }}"
+    );
+    assert_eq!(
+        ok("{% if errors().has(old('k')) and session().has('x') %}"),
+        "{% if errors(has=old(field='k')) and session(has='x') %}"
+    );
+    assert_eq!(
+        tera2("{{ f(old('a'), errors().get('b') | join(', ')) }}"),
+        "{{ f(('a' | session_old), ('b' | session_errors_get) | join(', ')) }}"
+    );
+}
+
+/// `old` is a common word: only a call of the helper is rewritten, not an
+/// attribute, a filter, a definition, another name, or the keyword form.
+#[test]
+fn old_and_errors_that_are_not_the_helpers_are_left_alone() {
+    for source in [
+        "old('a') errors().has('a')",
+        "{# {{ old('a') }} {{ errors().any() }} #}",
+        "{{ 'old(\"a\")' ~ \"errors().any()\" }}",
+        "{% raw %}{{ old('a') }}{{ errors().any() }}{% endraw %}",
+        "{{ user.old('a') }}{{ user.errors().has('a') }}",
+        "{{ m::old(field='a') }}{{ m::errors() }}",
+        "{{ x | old('a') }}{{ x |old(1) }}",
+        "{% macro old(a) %}{% endmacro %}",
+        "{% macro errors() %}{% endmacro %}",
+        "{% component old(a) %}{% endcomponent old %}",
+        "{{ bold('a') }}{{ old_value('a') }}{{ my_errors().has('a') }}",
+        "{{ old }}{{ old.name }}{{ errors }}{{ errors.name }}{{ errors['a'] }}",
+        "{% for e in errors %}{{ e }}{% endfor %}",
+        "{{ old(field='a') }}{{ old(\n field = 'a', default=1) }}",
+        "{{ errors() }}{{ errors(has='a') }}{{ errors(any=true) }}",
+        "{% set old = 1 %}{{ f(old=old) }}",
+    ] {
+        assert_eq!(ok(source), source, "{source}");
+        assert_eq!(tera2(source), source, "{source}");
+    }
+}
+
+#[test]
+fn form_helpers_keep_newlines_and_whitespace_control() {
+    assert_eq!(
+        ok("{%- if errors()\n.has(\n'a') -%}{{- old\n('a',\n 'b') -}}{%- endif %}"),
+        "{%- if errors(\nhas=\n'a') -%}{{- old(\nfield='a', default=\n 'b') -}}{%- endif %}"
+    );
+    assert_eq!(
+        tera2("{%- if errors()\n.has(\n'a') -%}{{- old\n('a',\n 'b') -}}{%- endif %}"),
+        "{%- if ('a' is session_errors_has\n\n) -%}{{- ('a' | session_old(default=\n\n 'b')) -}}{%- endif %}"
+    );
+}
+
+#[test]
+fn form_helper_errors_name_the_line() {
+    for (source, message) in [
+        (
+            "a\n{{ errors().nope() }}",
+            "line 2, column 4: errors() has no method `nope`; it has any(), has(field), first(field), get(field) and all()",
+        ),
+        (
+            "{{ errors().has() }}",
+            "line 1, column 4: errors().has() takes 1 argument (the field), got 0",
+        ),
+        (
+            "{{ errors().first('a', 'b') }}",
+            "line 1, column 4: errors().first() takes 1 argument (the field), got 2",
+        ),
+        (
+            "{{ errors().any(1) }}",
+            "line 1, column 4: errors().any() takes no arguments, got 1",
+        ),
+        (
+            "{{ old() }}",
+            "line 1, column 4: old() takes 1 or 2 arguments (the field, then a default), got 0",
+        ),
+        (
+            "{{ old(1, 2, 3) }}",
+            "line 1, column 4: old() takes 1 or 2 arguments (the field, then a default), got 3",
+        ),
+        (
+            "\n{% if old('a' %}",
+            "line 2, column 7: old( is not closed before the end of the tag",
+        ),
+        (
+            "{{ errors().get('a'] }}",
+            "line 1, column 4: errors().get( is closed by `]`",
+        ),
+    ] {
+        assert_eq!(err(source), message, "{source}");
+        assert_eq!(
+            rewrite_tera2(source).expect_err(source),
+            rewrite(source).expect_err(source)
+        );
+    }
+}
+
+/// Every Tera 2 form of the form helpers is accepted by Tera 2, and every
+/// keyword form by Tera 1, in the places a template uses them.
+#[test]
+fn the_rewritten_form_helpers_parse() {
+    let source = "{{ csrf_field() }}{{ csrf_token() }}\
+        {% if errors().any() %}{% for m in errors().all() %}{{ m }}{% endfor %}{% endif %}\
+        {% if errors().has('a') and not errors().has(f) %}{{ errors().first('a') }}{% endif %}\
+        {% for m in errors().get('a') %}{{ loop.index }}{{ m }}{% endfor %}\
+        {{ errors().all() | length }}{{ old('a') }}{{ old('a', 'b') | upper }}{{ old(f ~ 'x', f) }}\
+        {% set v = old('a') %}{% set n = errors().get('a') | length %}";
+    let mut tera = tera::Tera::new();
+    crate::add_to_tera(&mut tera);
+    tera.add_raw_template("t.html", &tera2(source))
+        .expect("Tera 2 parses");
+    #[cfg(feature = "tera1")]
+    {
+        let mut tera = tera1::Tera::default();
+        crate::tera1::add_to_tera(&mut tera);
+        tera.add_raw_template("t.html", &ok(source))
+            .expect("Tera 1 parses");
+    }
+}
