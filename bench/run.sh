@@ -58,9 +58,11 @@
 # memory of FOOTPRINT_SESSIONS idle sessions in our memory driver against
 # tower-sessions' MemoryStore (bench/harness's footprint, peer-footprint).
 #
-# Takes about 30 minutes with the defaults once built (6 servers x 3
-# scenarios x 2 store sizes x 27 s of wrk, and the 1M prefills), plus the
-# first release build of the workspace and the peers.
+# Takes about an hour with the defaults once built (8 servers x 3 scenarios
+# x 2 store sizes x 27 s of wrk, and the 1M prefills: those of the two
+# PostgreSQL servers take minutes each, peer-postgres's about 8 at the
+# ~2k logins/s seen here), plus the first release build of the workspace
+# and the peers. SERVERS without postgres peer-postgres: about 30 minutes.
 #
 # Usage: bench/run.sh
 # Settings (environment): STORE_SIZES="1000 1000000" SCENARIOS="dashboard
