@@ -120,7 +120,9 @@ async fn a_missing_database_or_a_foreign_table_stops_the_start() {
     common::psql(
         &url,
         &format!(
-            "CREATE SCHEMA IF NOT EXISTS {schema}; CREATE TABLE {schema}.{table} (id int, name text)",
+            "{lock} CREATE SCHEMA IF NOT EXISTS {schema}; \
+             CREATE TABLE {schema}.{table} (id int, name text)",
+            lock = common::MIGRATION_LOCK_SQL,
             schema = common::SCHEMA
         ),
     );

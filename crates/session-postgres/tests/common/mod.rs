@@ -21,6 +21,11 @@ use session_postgres::{DEFAULT_URL, PostgresDriver, PostgresDriverBuilder};
 /// The schema every test table is in.
 pub(crate) const SCHEMA: &str = "session_postgres_tests";
 
+/// Taken first by test SQL that creates the schema: the driver's migration
+/// holds this advisory lock (its `MIGRATION_LOCK`), and two concurrent
+/// `CREATE SCHEMA IF NOT EXISTS` of one name can otherwise both try to create it.
+pub(crate) const MIGRATION_LOCK_SQL: &str = "SELECT pg_advisory_xact_lock(8315179205279704439);";
+
 pub(crate) const START_POSTGRES: &str = "scripts/test-deps.sh (or: pg_ctlcluster 15 main start; \
      createdb -h 127.0.0.1 -U postgres test)";
 

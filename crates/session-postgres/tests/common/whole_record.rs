@@ -31,8 +31,9 @@ impl WholeRecordDriver {
         let table = format!("{}.{table}", super::SCHEMA);
         client
             .batch_execute(&format!(
-                "CREATE SCHEMA IF NOT EXISTS {schema}; \
+                "{lock} CREATE SCHEMA IF NOT EXISTS {schema}; \
                  CREATE TABLE {table} (id text PRIMARY KEY, data text NOT NULL)",
+                lock = super::MIGRATION_LOCK_SQL,
                 schema = super::SCHEMA
             ))
             .await
