@@ -44,9 +44,9 @@ bench:
 bench-http:
 	bench/http.sh
 
-# Ours (memory, cookie, redis) against the floor and the peers under wrk, the
-# server pinned to one core and wrk to the other, with 1k and 1M sessions in
-# each store, fresh servers per scenario (about 30 minutes once built).
+# Ours (memory, cookie, redis, postgres) against the floor and the peers under
+# wrk, the server pinned to one core and wrk to the other, with 1k and 1M
+# sessions in each store, fresh servers per scenario (about an hour once built).
 bench-all:
 	bench/run.sh
 

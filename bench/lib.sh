@@ -17,6 +17,20 @@
 #                            scenarios)
 #   redis_flush              empties the databases in use
 #   redis_cleanup            empties those that were empty at the start
+#   pg_select                the PostgreSQL of postgres (ours) and
+#                            peer-postgres: BENCH_DATABASE_URL, or (unset) a
+#                            cluster of the script's own (initdb + pg_ctl from
+#                            pg_config --bindir, on PG_PORT, as the postgres
+#                            user when root, pg_stat_statements loaded);
+#                            drops both from SERVERS when there is none; sets
+#                            PG_STATS=1 when statements can be counted
+#   pg_flush                 drops the two servers' session tables (each
+#                            server creates its own at start-up)
+#   pg_stats_reset, pg_statements
+#                            zero / read the count of statements executed
+#                            (pg_stat_statements' calls, BEGIN/COMMIT
+#                            included), for statements per request
+#   pg_cleanup               drops the tables, stops the script's own cluster
 #   pin_setup                from PIN, SERVER_CPUS and CLIENT_CPUS: SERVER_PIN
 #                            and CLIENT_PIN (taskset prefixes, empty with
 #                            PIN=0), SERVER_CORES (the cores the server may
@@ -24,8 +38,8 @@
 #   assign_ports             PORT[s] = PORT_BASE + n and URL[s] for each of
 #                            SERVERS; exits if a port already answers
 #   start_server NAME [WRAPPER...]
-#                            starts floor, memory, cookie, redis, peer or
-#                            peer-redis on PORT[NAME] (under WRAPPER, e.g.
+#                            starts floor, memory, cookie, redis, postgres,
+#                            peer, peer-redis or peer-postgres on PORT[NAME] (under WRAPPER, e.g.
 #                            valgrind or taskset, if given), logging to
 #                            $WORK/NAME.log; its pid in PID[NAME]; with
 #                            SERVER_WORKERS set, that many tokio workers
@@ -55,7 +69,8 @@
 # workspace's release directory: the demo in BIN/examples/app, the
 # session-views-bench binaries such as BIN/floor), PEER_BIN and, where set,
 # BENCH_REDIS_URL, BENCH_PEER_REDIS_URL, PEER_REDIS_POOL,
-# MEMORY_MAX_SESSIONS, PIN, SERVER_CPUS and CLIENT_CPUS.
+# BENCH_DATABASE_URL, PG_PORT, PEER_POSTGRES_POOL, MEMORY_MAX_SESSIONS, PIN,
+# SERVER_CPUS and CLIENT_CPUS.
 
 # The user who logs in, the flash message, and the cookie driver's secret.
 NAME="Ada Lovelace"
@@ -166,6 +181,94 @@ redis_cleanup() {
   done
 }
 
+# PostgreSQL: ours in session_views_bench.sessions, the peer's in
+# tower_sessions.peer_sessions_bench, both in BENCH_DATABASE_URL's database
+# or, when that is unset, in a throw-away cluster of the script's own, where
+# pg_stat_statements is loaded so that the statements (round trips) per
+# request can be counted without touching a shared server's settings.
+BENCH_DATABASE_URL=${BENCH_DATABASE_URL:-}
+PG_PORT=${PG_PORT:-$((${PORT_BASE:-18200} + 90))}
+PEER_POSTGRES_POOL=${PEER_POSTGRES_POOL:-16}
+OUR_PG_SCHEMA=session_views_bench
+OUR_PG_TABLE=sessions
+PEER_PG_TABLE=peer_sessions_bench
+PG_STATS=0
+PG_DIR=""
+
+pg_as_owner() {
+  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+bench_psql() {
+  psql "$BENCH_DATABASE_URL" -X -q -A -t -v ON_ERROR_STOP=1 -c "$1"
+}
+
+pg_select() {
+  local server kept=() wanted=0 bindir
+  for server in "${SERVERS[@]}"; do
+    case $server in postgres | peer-postgres) wanted=1 ;; esac
+  done
+  [ "$wanted" = 1 ] || return 0
+  if [ -z "$BENCH_DATABASE_URL" ]; then
+    if bindir=$(pg_config --bindir 2>/dev/null) && [ -x "$bindir/initdb" ] && command -v psql >/dev/null; then
+      PG_DIR=$(mktemp -d /tmp/bench-postgres.XXXXXX)
+      [ "$(id -u)" = 0 ] && chown postgres: "$PG_DIR"
+      if pg_as_owner "$bindir/initdb" -D "$PG_DIR/data" -A trust -U postgres --no-sync >"$PG_DIR/initdb.log" 2>&1 &&
+        pg_as_owner "$bindir/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 30 \
+          -o "-p $PG_PORT -c listen_addresses=127.0.0.1 -k $PG_DIR -c max_connections=200 \
+              -c shared_preload_libraries=pg_stat_statements \
+              -c fsync=off -c synchronous_commit=off" start >/dev/null; then
+        BENCH_DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/postgres"
+        echo "PostgreSQL of the benchmark's own on 127.0.0.1:$PG_PORT ($PG_DIR)"
+      else
+        echo "could not start a PostgreSQL of the benchmark's own:" >&2
+        cat "$PG_DIR/initdb.log" "$PG_DIR/server.log" >&2 2>/dev/null || true
+      fi
+    fi
+  fi
+  if [ -z "$BENCH_DATABASE_URL" ] || ! bench_psql "SELECT 1" >/dev/null 2>&1; then
+    echo "no PostgreSQL for postgres and peer-postgres (set BENCH_DATABASE_URL, or install postgresql): leaving them out" >&2
+    for server in "${SERVERS[@]}"; do
+      case $server in postgres | peer-postgres) ;; *) kept+=("$server") ;; esac
+    done
+    SERVERS=("${kept[@]}")
+    return 0
+  fi
+  if bench_psql "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" >/dev/null 2>&1 &&
+    bench_psql "SELECT count(*) FROM pg_stat_statements" >/dev/null 2>&1; then
+    PG_STATS=1
+  else
+    echo "pg_stat_statements is not loaded in BENCH_DATABASE_URL's server: statements per request not counted" >&2
+  fi
+}
+
+pg_flush() {
+  [ -n "$BENCH_DATABASE_URL" ] || return 0
+  bench_psql "DROP TABLE IF EXISTS $OUR_PG_SCHEMA.$OUR_PG_TABLE, tower_sessions.$PEER_PG_TABLE" >/dev/null 2>&1 || true
+}
+
+pg_stats_reset() {
+  [ "$PG_STATS" = 1 ] && bench_psql "SELECT pg_stat_statements_reset()" >/dev/null
+  return 0
+}
+
+# pg_statements: the statements executed since the last reset, the
+# benchmark's own queries left out.
+pg_statements() {
+  bench_psql "SELECT coalesce(sum(calls), 0) FROM pg_stat_statements
+    WHERE query NOT LIKE '%pg_stat_statements%'"
+}
+
+pg_cleanup() {
+  [ -n "$BENCH_DATABASE_URL" ] || return 0
+  if [ -n "$PG_DIR" ]; then
+    pg_as_owner "$(pg_config --bindir)/pg_ctl" -D "$PG_DIR/data" -m immediate -w stop >/dev/null 2>&1 || true
+    rm -rf "$PG_DIR"
+  else
+    pg_flush
+  fi
+}
+
 # cpu_count LIST: how many CPUs a taskset list such as 1, 0-1 or 0,2-3 names.
 cpu_count() {
   awk -v list="$1" 'BEGIN { n = split(list, parts, ","); c = 0
@@ -219,12 +322,20 @@ start_server() {
   local server=$1 bin vars=(PORT="${PORT[$1]}")
   shift
   case $server in
+    postgres | peer-postgres)
+      if [ -z "$BENCH_DATABASE_URL" ]; then
+        echo "start_server $server: no database (call pg_select first)" >&2
+        exit 1
+      fi ;;
+  esac
+  case $server in
     floor)
       vars+=(FLOOR_NAME="$NAME" FLOOR_FLASH="$MESSAGE")
       bin=$BIN/floor ;;
-    memory | cookie | redis)
+    memory | cookie | redis | postgres)
       vars+=(SESSION_DRIVER="$server" SESSION_SECRET="$SECRET" TEMPLATE_ENGINE=minijinja
-        TEMPLATES_AUTO_RELOAD=0 REDIS_URL="$BENCH_REDIS_URL")
+        TEMPLATES_AUTO_RELOAD=0 REDIS_URL="$BENCH_REDIS_URL" DATABASE_URL="$BENCH_DATABASE_URL"
+        SESSION_POSTGRES_SCHEMA="$OUR_PG_SCHEMA" SESSION_POSTGRES_TABLE="$OUR_PG_TABLE")
       [ -n "${MEMORY_MAX_SESSIONS:-}" ] && vars+=(SESSION_MAX_SESSIONS="$MEMORY_MAX_SESSIONS")
       bin=$BIN/examples/app ;;
     peer)
@@ -232,6 +343,10 @@ start_server() {
       bin=$PEER_BIN/peer ;;
     peer-redis)
       vars+=(SESSION_STORE=redis REDIS_URL="$BENCH_PEER_REDIS_URL" REDIS_POOL="$PEER_REDIS_POOL")
+      bin=$PEER_BIN/peer ;;
+    peer-postgres)
+      vars+=(SESSION_STORE=postgres DATABASE_URL="$BENCH_DATABASE_URL" POSTGRES_POOL="$PEER_POSTGRES_POOL"
+        POSTGRES_TABLE="$PEER_PG_TABLE")
       bin=$PEER_BIN/peer ;;
     *)
       echo "unknown server $server" >&2
@@ -382,13 +497,15 @@ peer_of() {
   case $1 in
     memory | cookie) has_server peer && echo peer ;;
     redis) has_server peer-redis && echo peer-redis ;;
+    postgres) has_server peer-postgres && echo peer-postgres ;;
   esac
   return 0
 }
 
 # make_work_dir: a fresh temporary directory in WORK, removed when the
-# script ends (Ctrl-C and kill too), after the servers are stopped and the
-# Redis benchmark database is emptied if it was empty at the start.
+# script ends (Ctrl-C and kill too), after the servers are stopped, the
+# Redis benchmark database is emptied if it was empty at the start, and the
+# PostgreSQL tables dropped (or the script's own cluster stopped).
 make_work_dir() {
   WORK=$(mktemp -d)
   trap bench_cleanup EXIT
@@ -399,5 +516,6 @@ make_work_dir() {
 bench_cleanup() {
   stop_servers
   redis_cleanup
+  pg_cleanup
   rm -rf "$WORK"
 }

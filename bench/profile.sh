@@ -7,13 +7,14 @@
 # line-tables-only, so callgrind_annotate can name files and lines), into a
 # target directory of its own (PROF_TARGET_DIR; the peer in
 # PROF_TARGET_DIR/peers)
-#   examples/app.rs        memory, cookie, redis (SESSION_DRIVER=...)
+#   examples/app.rs        memory, cookie, redis, postgres (SESSION_DRIVER=...)
 #   bench/harness          floor (the floor binary): the same pages, no sessions
-#   bench/peers            peer (tower-sessions MemoryStore), peer-redis
+#   bench/peers            peer (tower-sessions MemoryStore), peer-redis,
+#                          peer-postgres (tower-sessions-sqlx-store)
 # and, per scenario, starts each selected server afresh under
 #   valgrind --tool=callgrind --instr-atstart=no
 # (no scenario inherits another's sessions; the Redis databases are emptied
-# in between), prefills each store with STORE_SESSIONS sessions (logins
+# and the PostgreSQL tables dropped in between), prefills each store with STORE_SESSIONS sessions (logins
 # without cookies, as bench/run.sh; the floor and the cookie driver keep
 # none), logs in, checks that all send the same pages, and then, one server
 # at a time:
@@ -29,14 +30,20 @@
 # session layer, the templates), not curl's nor Redis's share.
 #
 # Prints per scenario and server: instructions per request (flash: per round
-# trip), floor/ours and peer/ours (memory, cookie: peer; redis: peer-redis);
-# above 1.00x means fewer instructions than the other.
+# trip), floor/ours and peer/ours (memory, cookie: peer; redis: peer-redis;
+# postgres: peer-postgres); above 1.00x means fewer instructions than the
+# other. For postgres and peer-postgres also the SQL statements per request
+# (flash: per round trip), counted by pg_stat_statements over the same
+# window: exact, since one server at a time is measured. The database's own
+# instructions are not in the Ir count.
 #
 # Usage: bench/profile.sh
 # Settings (environment): N=2000 (requests per scenario and server; flash
 #   sends N/2 round trips) WARMUP_REQUESTS=50 PORT_BASE=18300
-#   SERVERS="floor memory cookie peer" (also redis, peer-redis; dropped when
-#   Redis does not answer) BENCH_REDIS_URL=redis://127.0.0.1:6379/11 and
+#   SERVERS="floor memory cookie peer" (also redis, peer-redis, dropped when
+#   Redis does not answer; postgres, peer-postgres, dropped when there is no
+#   PostgreSQL; BENCH_DATABASE_URL as in bench/run.sh: unset, a cluster of
+#   the script's own with pg_stat_statements) BENCH_REDIS_URL=redis://127.0.0.1:6379/11 and
 #   BENCH_PEER_REDIS_URL=redis://127.0.0.1:6379/12 (as bench/run.sh: empty
 #   databases of their own) PEER_REDIS_POOL=4
 #   STORE_SESSIONS=1000 (sessions in each store before measuring; the count
@@ -86,7 +93,7 @@ export CARGO_PROFILE_RELEASE_DEBUG=line-tables-only
 CARGO_TARGET_DIR="$PROF_TARGET_DIR" cargo build --release \
   -p session-views --example app -p session-views-bench --bin floor
 BIN="$PROF_TARGET_DIR/release"
-if has_server peer || has_server peer-redis; then
+if has_server peer || has_server peer-redis || has_server peer-postgres; then
   CARGO_TARGET_DIR="$PROF_TARGET_DIR/peers" \
     cargo build --release --manifest-path bench/peers/Cargo.toml --bin peer
 fi
@@ -100,6 +107,8 @@ DIRTY=$(git status --short -- crates src examples templates bench/harness bench/
 make_work_dir
 
 assign_ports
+# After make_work_dir, whose clean-up stops the cluster this may start.
+pg_select
 
 # curl_config SERVER SCENARIO COUNT FILE: a curl --config file of COUNT
 # requests (flash: COUNT/2 round trips) for one curl process, so one
@@ -157,6 +166,7 @@ send() {
 start_scenario() {
   local scenario=$1 server start i
   [ "${#REDIS_DBS[@]}" -gt 0 ] && redis_flush
+  pg_flush
   echo "== $scenario: starting ${SERVERS[*]} under callgrind"
   for server in "${SERVERS[@]}"; do
     start_server "$server" valgrind --tool=callgrind --instr-atstart=no \
@@ -214,8 +224,11 @@ measure() {
     curl_config "$server" "$scenario" "$WARMUP_REQUESTS" "$WORK/warmup.curl"
     send "$server" "$scenario" "$WARMUP_REQUESTS" "$WORK/warmup.curl"
   fi
+  pg_stats_reset
   control -i on "$pid"
   send "$server" "$scenario" "$N" "$WORK/run.curl"
+  STMTS=""
+  case $server in postgres | peer-postgres) [ "$PG_STATS" = 1 ] && STMTS=$(pg_statements) ;; esac
   control -d "$pid"
   control -i off "$pid"
   n=$((${DUMPS[$scenario-$server]:-0} + 1))
@@ -239,7 +252,7 @@ measure() {
 
 [ -n "$PROFILE_KEEP" ] && mkdir -p "$PROFILE_KEEP"
 echo "== $N requests per scenario and server ($WARMUP_REQUESTS before, not counted)"
-declare -A PER
+declare -A PER STMT
 for scenario in "${SCENARIOS[@]}"; do
   start_scenario "$scenario"
   for server in "${SERVERS[@]}"; do
@@ -248,12 +261,15 @@ for scenario in "${SCENARIOS[@]}"; do
     per=$N
     [ "$scenario" = flash ] && per=$((N / 2))
     PER[$scenario.$server]=$(awk -v ir="$IR" -v n="$per" 'BEGIN { printf "%.0f", ir / n }')
+    STMT[$scenario.$server]="-"
+    [ -n "$STMTS" ] && STMT[$scenario.$server]=$(awk -v s="$STMTS" -v n="$per" 'BEGIN { printf "%.2f", s / n }')
     printf '%s %s: %s Ir in %s s\n' "$scenario" "$server" "$IR" \
       "$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')"
   done
   stop_servers
 done
 [ "${#REDIS_DBS[@]}" -gt 0 ] && redis_flush
+pg_flush
 
 echo
 echo "command:   $COMMAND"
@@ -263,8 +279,8 @@ echo "flash:     (POST /flash, GET /) x $((N / 2)), one connection, curl's cooki
 echo "(Ir: instructions the server process executed, all threads, counted by callgrind;"
 echo " vs floor = floor/ours, vs peer = peer/ours: above 1.00x means fewer instructions)"
 echo
-printf '| %-9s | %-10s | %14s | %8s | %8s |\n' scenario server "Ir/request" "vs floor" "vs peer"
-printf '|%s|%s|%s|%s|%s|\n' ----------- ------------ ---------------: ---------: ---------:
+printf '| %-9s | %-13s | %14s | %8s | %8s | %9s |\n' scenario server "Ir/request" "vs floor" "vs peer" "SQL/req"
+printf '|%s|%s|%s|%s|%s|%s|\n' ----------- --------------- ---------------: ---------: ---------: ----------:
 for scenario in "${SCENARIOS[@]}"; do
   for server in "${SERVERS[@]}"; do
     per=${PER[$scenario.$server]}
@@ -273,10 +289,12 @@ for scenario in "${SCENARIOS[@]}"; do
     peer=$(peer_of "$server")
     vs_peer="-"
     [ -n "$peer" ] && vs_peer=$(ratio "${PER[$scenario.$peer]}" "$per")
-    printf '| %-9s | %-10s | %14s | %8s | %8s |\n' "$scenario" "$server" "$per" "$vs_floor" "$vs_peer"
+    printf '| %-9s | %-13s | %14s | %8s | %8s | %9s |\n' "$scenario" "$server" "$per" "$vs_floor" "$vs_peer" \
+      "${STMT[$scenario.$server]}"
   done
 done
-echo "(flash: Ir per round trip, POST /flash + GET /)"
+echo "(flash: Ir and SQL statements per round trip, POST /flash + GET /; SQL/req: statements"
+echo " the database executed, pg_stat_statements calls with BEGIN/COMMIT, for postgres and peer-postgres)"
 
 if [ -n "$PROFILE_KEEP" ]; then
   echo

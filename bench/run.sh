@@ -9,6 +9,7 @@
 #                            memory  SESSION_DRIVER=memory
 #                            cookie  SESSION_DRIVER=cookie
 #                            redis   SESSION_DRIVER=redis
+#                            postgres SESSION_DRIVER=postgres
 #   bench/harness          floor (the floor binary): the same pages on the same
 #                          hyper stack and templates (compiled once, as the
 #                          demo's), no sessions: the fastest reasonable server
@@ -16,7 +17,8 @@
 #   bench/peers            peer: axum 0.8 + tower-sessions 0.14 MemoryStore +
 #                          axum-messages 0.8, the same templates with MiniJinja
 #                          (compiled once); peer-redis: the same on
-#                          tower-sessions-redis-store
+#                          tower-sessions-redis-store; peer-postgres: on
+#                          tower-sessions-sqlx-store (PostgresStore)
 #
 # Pinning (PIN=1, the default; needs taskset): every server runs on
 # SERVER_CPUS (default 1) with one tokio worker per core there, wrk and curl
@@ -30,7 +32,7 @@
 #
 # For each store size in STORE_SIZES (1000 and 1000000 sessions) and each
 # scenario, a fresh set of servers (no scenario inherits another's sessions;
-# the Redis databases are emptied in between), each prefilled with that many
+# the Redis databases are emptied and the PostgreSQL tables dropped in between), each prefilled with that many
 # sessions (logins without cookies; the floor and the cookie driver keep
 # none), then logged in, checked to send byte-identical pages, warmed up
 # (WARMUP s each) and driven with wrk, interleaved (floor memory cookie redis
@@ -47,23 +49,33 @@
 #              POST /flash (read a form, 303).
 # Prints per store size, scenario and server: median req/s, median p99
 # latency, the ratio to the floor and to the peer (memory/cookie: peer;
-# redis: peer-redis), CPU microseconds per request and floor/ours of it (the
-# req/s ratio a CPU-bound server gets), how busy the server's cores were,
-# the errors, and the server's peak RSS (VmHWM) in that scenario. Then the
+# redis: peer-redis; postgres: peer-postgres), CPU microseconds per request
+# and floor/ours of it (the req/s ratio a CPU-bound server gets), how busy the server's cores were,
+# the errors, and the server's peak RSS (VmHWM) in that scenario; for
+# postgres and peer-postgres, the SQL statements executed per request
+# (pg_stat_statements' calls over the run, BEGIN/COMMIT included: the round
+# trips to the database). Then the
 # memory of FOOTPRINT_SESSIONS idle sessions in our memory driver against
 # tower-sessions' MemoryStore (bench/harness's footprint, peer-footprint).
 #
-# Takes about 30 minutes with the defaults once built (6 servers x 3
-# scenarios x 2 store sizes x 27 s of wrk, and the 1M prefills), plus the
-# first release build of the workspace and the peers.
+# Takes about an hour with the defaults once built (8 servers x 3 scenarios
+# x 2 store sizes x 27 s of wrk, and the 1M prefills: those of the two
+# PostgreSQL servers take minutes each, peer-postgres's about 8 at the
+# ~2k logins/s seen here), plus the first release build of the workspace
+# and the peers. SERVERS without postgres peer-postgres: about 30 minutes.
 #
 # Usage: bench/run.sh
 # Settings (environment): STORE_SIZES="1000 1000000" SCENARIOS="dashboard
 #   flash login" ROUNDS=5 DURATION=5 (seconds per run) WARMUP=2
 #   CONNECTIONS=64 THREADS (dashboard, login) FLASH_CONNECTIONS=16
 #   PIN=1 SERVER_CPUS=1 CLIENT_CPUS=0 PORT_BASE=18200
-#   SERVERS="floor memory cookie redis peer peer-redis" (a subset is fine;
-#   redis and peer-redis are dropped when Redis does not answer)
+#   SERVERS="floor memory cookie redis postgres peer peer-redis peer-postgres"
+#   (a subset is fine; redis and peer-redis are dropped when Redis does not
+#   answer, postgres and peer-postgres when there is no PostgreSQL)
+#   BENCH_DATABASE_URL (unset: a PostgreSQL cluster of the script's own, made
+#   with initdb on PG_PORT=PORT_BASE+90, with pg_stat_statements loaded; a
+#   server of yours needs pg_stat_statements in shared_preload_libraries for
+#   the statement counts) PEER_POSTGRES_POOL=16
 #   BENCH_REDIS_URL=redis://127.0.0.1:6379/11 (ours) and
 #   BENCH_PEER_REDIS_URL=redis://127.0.0.1:6379/12 (the peer's): databases
 #   of their own, which must be empty at the start (they are emptied between
@@ -73,8 +85,9 @@
 #   FOOTPRINT_SESSIONS=1000000 (0 skips it) BENCH_STRICT=1 (exit 1 on a
 #   missed target) PEERS_TARGET_DIR (default bench/peers/target)
 # Needs: cargo, curl, wrk (Debian: apt-get install wrk), taskset (util-linux);
-# redis-cli for the Redis databases. Shared shell (servers, prefill, login,
-# page check): bench/lib.sh.
+# redis-cli for the Redis databases; psql, and initdb/pg_ctl (Debian's
+# postgresql) unless BENCH_DATABASE_URL is set, for PostgreSQL. Shared shell
+# (servers, prefill, login, page check): bench/lib.sh.
 set -euo pipefail
 
 read -ra STORE_SIZES <<<"${STORE_SIZES:-1000 1000000}"
@@ -85,7 +98,7 @@ WARMUP=${WARMUP:-2}
 CONNECTIONS=${CONNECTIONS:-64}
 FLASH_CONNECTIONS=${FLASH_CONNECTIONS:-16}
 PORT_BASE=${PORT_BASE:-18200}
-read -ra SERVERS <<<"${SERVERS:-floor memory cookie redis peer peer-redis}"
+read -ra SERVERS <<<"${SERVERS:-floor memory cookie redis postgres peer peer-redis peer-postgres}"
 PEER_REDIS_POOL=${PEER_REDIS_POOL:-4}
 FOOTPRINT_SESSIONS=${FOOTPRINT_SESSIONS:-1000000}
 MEMORY_MAX_SESSIONS=${MEMORY_MAX_SESSIONS:-4000000}
@@ -120,6 +133,8 @@ PEER_BIN="$PEERS_TARGET_DIR/release"
 
 make_work_dir
 assign_ports
+# After make_work_dir, whose clean-up stops the cluster this may start.
+pg_select
 
 HZ=$(getconf CLK_TCK)
 # The CPU time a process has used so far, in clock ticks.
@@ -150,7 +165,8 @@ wrk_run() {
 # run SERVER SCENARIO SECONDS: wrk_run's line plus the server's CPU
 # microseconds per request (cpu_us) and how busy its cores were (busy, %).
 run() {
-  local server=$1 scenario=$2 seconds=$3 before after start end line requests
+  local server=$1 scenario=$2 seconds=$3 before after start end line requests stmts=""
+  case $server in postgres | peer-postgres) pg_stats_reset ;; esac
   before=$(cpu_ticks "${PID[$server]}")
   start=$(date +%s.%N)
   line=$(wrk_run "$server" "$scenario" "$seconds")
@@ -158,7 +174,12 @@ run() {
   after=$(cpu_ticks "${PID[$server]}")
   requests=${line##*requests=}
   requests=${requests%% *}
-  echo "$line $(awk -v t=$((after - before)) -v hz="$HZ" -v n="$requests" -v wall="$(awk -v a="$start" -v b="$end" 'BEGIN { print b - a }')" \
+  case $server in
+    postgres | peer-postgres)
+      [ "$PG_STATS" = 1 ] && stmts=" stmts_per_req=$(awk -v s="$(pg_statements)" -v n="$requests" \
+        'BEGIN { printf "%.3f", n ? s / n : 0 }')" ;;
+  esac
+  echo "$line$stmts $(awk -v t=$((after - before)) -v hz="$HZ" -v n="$requests" -v wall="$(awk -v a="$start" -v b="$end" 'BEGIN { print b - a }')" \
     -v cores="$SERVER_CORES" \
     'BEGIN { printf "cpu_us=%.2f busy=%.0f", n ? t * 1e6 / hz / n : 0, 100 * t / hz / wall / cores }')"
 }
@@ -170,6 +191,7 @@ run_scenario() {
   echo
   echo "== $scenario, store of $store sessions: starting ${SERVERS[*]}"
   [ "${#REDIS_DBS[@]}" -gt 0 ] && redis_flush
+  pg_flush
   for server in "${SERVERS[@]}"; do start_server "$server" "${SERVER_PIN[@]}"; done
   wait_for_servers 100
   for server in "${SERVERS[@]}"; do
@@ -211,6 +233,7 @@ for store in "${STORE_SIZES[@]}"; do
 done
 LOAD_AFTER=$(uptime)
 [ "${#REDIS_DBS[@]}" -gt 0 ] && redis_flush
+pg_flush
 
 declare -A RPS CPU
 for store in "${STORE_SIZES[@]}"; do
@@ -239,9 +262,9 @@ for store in "${STORE_SIZES[@]}"; do
   echo
   echo "store of $store sessions per server (fresh servers per scenario):"
   echo
-  printf '| %-9s | %-10s | %11s | %7s | %8s | %8s | %10s | %10s | %6s | %6s | %11s | %8s |\n' \
+  printf '| %-9s | %-13s | %11s | %7s | %8s | %8s | %10s | %10s | %6s | %6s | %11s | %8s |\n' \
     scenario server "req/s (med)" "p99 ms" "vs floor" "vs peer" "CPU us/req" "CPU fl/our" busy errors "flash shown" "RSS MiB"
-  printf '|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n' ----------- ------------ ------------: --------: \
+  printf '|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n' ----------- --------------- ------------: --------: \
     ---------: ---------: -----------: -----------: -------: -------: ------------: ---------:
   for scenario in "${SCENARIOS[@]}"; do
     k="$store/$scenario"
@@ -264,7 +287,7 @@ for store in "${STORE_SIZES[@]}"; do
       if [ "$scenario" = flash ]; then
         flash="$(field "$k" "$server" shown | total)/$(($(field "$k" "$server" shown | total) + $(field "$k" "$server" missing | total)))"
       fi
-      printf '| %-9s | %-10s | %11.0f | %7.2f | %8s | %8s | %10.1f | %10s | %5s%% | %6d | %11s | %8s |\n' \
+      printf '| %-9s | %-13s | %11.0f | %7.2f | %8s | %8s | %10.1f | %10s | %5s%% | %6d | %11s | %8s |\n' \
         "$scenario" "$server" "$rps" "$(awk -v us="$p99" 'BEGIN { print us / 1000 }')" "$vs_floor" "$vs_peer" \
         "$cpu" "$cpu_floor" "$busy" "$errors" "$flash" "$(field "$k" "$server" rss_mib | median)"
       if awk -v b="$busy" 'BEGIN { exit !(b < 90) }'; then
@@ -273,6 +296,23 @@ for store in "${STORE_SIZES[@]}"; do
     done
   done
 done
+if [ "$PG_STATS" = 1 ] && { has_server postgres || has_server peer-postgres; }; then
+  echo
+  echo "SQL statements per request (pg_stat_statements calls / wrk requests, median over the rounds):"
+  echo
+  printf '| %-7s | %-9s | %-13s | %10s |\n' store scenario server "stmts/req"
+  printf '|%s|%s|%s|%s|\n' --------- ----------- --------------- -----------:
+  for store in "${STORE_SIZES[@]}"; do
+    for scenario in "${SCENARIOS[@]}"; do
+      for server in postgres peer-postgres; do
+        has_server "$server" || continue
+        printf '| %-7s | %-9s | %-13s | %10s |\n' "$store" "$scenario" "$server" \
+          "$(field "$store/$scenario" "$server" stmts_per_req | median)"
+      done
+    done
+  done
+  echo
+fi
 echo "(CPU us/req: the server's utime + stime per request; CPU fl/our: floor/ours of it, the req/s"
 echo " ratio when both are CPU-bound; busy: the server's CPU time over the run's wall time and its"
 echo " $SERVER_CORES core(s), median over the rounds; RSS: the server's peak (VmHWM) in that scenario)"
@@ -314,6 +354,8 @@ for store in "${STORE_SIZES[@]}"; do
   check "$store" flash cookie floor 0.85
   check "$store" dashboard redis peer-redis ahead
   check "$store" flash redis peer-redis ahead
+  check "$store" dashboard postgres peer-postgres ahead
+  check "$store" flash postgres peer-postgres ahead
 done
 
 if [ "$FOOTPRINT_SESSIONS" -gt 0 ]; then

@@ -1,9 +1,10 @@
 //! The session-views demo server: `cargo run --example app`, then open
 //! <http://127.0.0.1:8000>.
 //!
-//! Environment: `PORT` (8000), `SESSION_DRIVER` (memory | cookie | redis),
-//! `TEMPLATE_ENGINE` (minijinja | tera), `SESSION_SECRET` (cookie driver; a
-//! development default is used, with a warning, when unset), `REDIS_URL`,
+//! Environment: `PORT` (8000), `SESSION_DRIVER` (memory | cookie | redis |
+//! postgres), `TEMPLATE_ENGINE` (minijinja | tera), `SESSION_SECRET` (cookie
+//! driver; a development default is used, with a warning, when unset),
+//! `REDIS_URL`, `DATABASE_URL` (postgres),
 //! `TEMPLATES_AUTO_RELOAD` (`1` re-reads templates when they change; by
 //! default they are compiled once at start-up).
 

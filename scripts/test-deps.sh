@@ -3,8 +3,9 @@
 # .ci/run run it too. Prints each thing it does; on a machine that has everything it only checks.
 #
 #   packages  chromium + chromium-driver (the browser test), redis-server (the Redis tests start
-#             their own servers too), postgresql (pg_ctlcluster, psql, and the initdb/pg_ctl the
-#             PostgreSQL tests start their own servers with); installed with apt-get on Debian
+#             their own servers too), openssl (the PostgreSQL TLS test makes its certificates),
+#             postgresql (pg_ctlcluster, psql, and the initdb/pg_ctl the PostgreSQL tests start
+#             their own servers with); installed with apt-get on Debian
 #   Redis     on 127.0.0.1:6379, started when nothing answers there (not when REDIS_URL is set)
 #   Postgres  on 127.0.0.1:5432 with a database `test` that user postgres reaches without a
 #             password; the machine's cluster is started when nothing answers there (not when
@@ -62,6 +63,7 @@ command -v make >/dev/null || missing+=(make)
 command -v chromium >/dev/null || missing+=(chromium)
 command -v chromedriver >/dev/null || missing+=(chromium-driver)
 command -v redis-server >/dev/null || missing+=(redis-server)
+command -v openssl >/dev/null || missing+=(openssl)
 postgres_installed || missing+=(postgresql)
 installed_postgres=0
 if [ ${#missing[@]} -gt 0 ]; then

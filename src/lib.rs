@@ -29,6 +29,11 @@ pub use session_tower::{CurrentSession, SessionRejection, Sessions};
 #[doc(inline)]
 pub use session_redis::{RedisDriver, RedisDriverBuilder};
 
+#[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+#[doc(inline)]
+pub use session_postgres::{PostgresDriver, PostgresDriverBuilder};
+
 /// `session()` for MiniJinja (the `session-minijinja` crate).
 #[cfg(feature = "minijinja")]
 #[cfg_attr(docsrs, doc(cfg(feature = "minijinja")))]

@@ -282,6 +282,55 @@ async fn two_demo_processes_share_sessions_through_redis() {
     assert!(html.contains("Signed in as <strong>Ada</strong>"));
 }
 
+/// Two demo processes with `SESSION_DRIVER=postgres` on the PostgreSQL at
+/// `DATABASE_URL`, in a table of this test's own (dropped at the end).
+#[tokio::test]
+async fn two_demo_processes_share_sessions_through_postgres() {
+    let url =
+        std::env::var("DATABASE_URL").unwrap_or_else(|_| session_postgres::DEFAULT_URL.to_owned());
+    let table = format!("e2e_{}", std::process::id());
+    let env = [
+        ("SESSION_DRIVER", "postgres"),
+        ("DATABASE_URL", url.as_str()),
+        ("SESSION_POSTGRES_SCHEMA", "session_postgres_tests"),
+        ("SESSION_POSTGRES_TABLE", table.as_str()),
+    ];
+    let (one, two) = (AppProcess::start(&env).await, AppProcess::start(&env).await);
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let (status, _) = post(&client, one.url("/login"), &[("name", "Ada")]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, html) = get(&client, two.url("/dashboard")).await;
+    assert!(
+        html.contains("Welcome back, Ada!"),
+        "the flash set by one shows on two: {html}"
+    );
+    assert!(html.contains("Signed in as <strong>Ada</strong>"));
+    let (_, html) = get(&client, one.url("/dashboard")).await;
+    assert!(alerts(&html).is_empty(), "shown once across both: {html}");
+    assert!(html.contains("Signed in as <strong>Ada</strong>"));
+    // A flash set through two is shown once, by one.
+    let form = [("level", "warning"), ("message", "Low on coffee")];
+    let (status, _) = post(&client, two.url("/flash"), &form).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, html) = get(&client, one.url("/")).await;
+    assert!(html.contains("Low on coffee"), "{html}");
+    let (_, html) = get(&client, two.url("/")).await;
+    assert!(!html.contains("Low on coffee"), "shown once: {html}");
+    drop((one, two));
+    let dropped = std::process::Command::new("psql")
+        .args([url.as_str(), "-X", "-q", "-c"])
+        .arg(format!(
+            "DROP TABLE IF EXISTS session_postgres_tests.{table}"
+        ))
+        .status()
+        .expect("psql");
+    assert!(dropped.success(), "drop the test's table");
+}
+
 #[tokio::test]
 async fn cookie_and_redis_sessions_survive_a_server_restart_memory_ones_do_not() {
     for (driver, survives) in [("cookie", true), ("redis", true), ("memory", false)] {

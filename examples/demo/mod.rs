@@ -98,12 +98,18 @@ pub fn config_from_env() -> Result<(SessionConfig, bool), ConfigError> {
 }
 
 /// Builds the manager for `config`, connecting the redis driver, to the Redis
-/// at `REDIS_URL`, when it is the default (an unreachable Redis stops the demo
-/// at start-up).
+/// at `REDIS_URL`, or the postgres driver, to the database at `DATABASE_URL`,
+/// when it is the default (an unreachable store stops the demo at start-up).
 pub async fn manager(config: &SessionConfig) -> Result<SessionManager, ConfigError> {
     let mut builder = SessionManager::builder_from_config(config)?;
     if config.driver() == "redis" {
         builder = builder.driver("redis", session_redis::RedisDriver::from_env(config).await?);
+    }
+    if config.driver() == "postgres" {
+        builder = builder.driver(
+            "postgres",
+            session_postgres::PostgresDriver::from_env(config).await?,
+        );
     }
     builder.build()
 }

@@ -26,8 +26,11 @@
 //! | `POST /logout` | clears the session, cycles the id, a warning, 303 to `/` |
 //! | `GET /session` | the session's data as JSON (messages not taken) |
 //!
-//! Environment: `PORT` (8002), `SESSION_STORE` = memory (default) | redis,
-//! `REDIS_URL` (redis://127.0.0.1:6379), `REDIS_POOL` (connections, 4).
+//! Environment: `PORT` (8002), `SESSION_STORE` = memory (default) | redis |
+//! postgres, `REDIS_URL` (redis://127.0.0.1:6379), `REDIS_POOL` (connections,
+//! 4), `DATABASE_URL` (postgres://postgres@127.0.0.1:5432/test),
+//! `POSTGRES_POOL` (connections, 16), `POSTGRES_TABLE` (`peer_sessions` in the
+//! schema `tower_sessions`, created at start-up by the store's own migration).
 
 use std::sync::Arc;
 
@@ -46,6 +49,8 @@ use tower_sessions::cookie::time::Duration;
 use tower_sessions::{Expiry, MemoryStore, Session, SessionManagerLayer, SessionStore};
 use tower_sessions_redis_store::RedisStore;
 use tower_sessions_redis_store::fred::prelude::{ClientLike, Config, Pool};
+use tower_sessions_sqlx_store::PostgresStore;
+use tower_sessions_sqlx_store::sqlx::postgres::PgPoolOptions;
 
 /// The context key carrying this request's messages into a render.
 const MESSAGES_KEY: &str = "__messages";
@@ -84,8 +89,23 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
             pool.wait_for_connect().await?;
             app(env, RedisStore::new(pool))
         }
+        "postgres" => {
+            let url = std::env::var("DATABASE_URL")
+                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+            let size: u32 = std::env::var("POSTGRES_POOL")
+                .ok()
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(16);
+            let table = std::env::var("POSTGRES_TABLE").unwrap_or_else(|_| "peer_sessions".to_owned());
+            let pool = PgPoolOptions::new().max_connections(size).connect(&url).await?;
+            let store = PostgresStore::new(pool).with_table_name(table)?;
+            store.migrate().await?;
+            app(env, store)
+        }
         other => {
-            return Err(format!("SESSION_STORE is `{other}`; expected memory or redis").into());
+            return Err(
+                format!("SESSION_STORE is `{other}`; expected memory, redis or postgres").into(),
+            );
         }
     };
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
