@@ -261,14 +261,9 @@ impl RequestSessions {
     /// [`csrf::TOKEN_LEN`] characters of URL-safe base64, which need no
     /// escaping in HTML.
     pub fn push_csrf_token(&self, out: &mut String) {
-        let regenerated = self.regenerates();
+        self.rotate_csrf_after_regenerate();
         let mut csrf = self.inner.csrf.lock();
-        if regenerated && !csrf.rotated {
-            csrf.rotated = true;
-            csrf.secret = Some(Secret::generate());
-            csrf.issue = true;
-        }
-        let secret = match &mut csrf.secret {
+        let secret = match &csrf.secret {
             Some(secret) => secret.clone(),
             None => {
                 let name = self.inner.manager.csrf_cookie_name();
@@ -313,9 +308,9 @@ impl RequestSessions {
         self.inner.csrf.lock().secret.is_some()
     }
 
-    /// A session of this request was regenerated but no token was made
-    /// since: the browser gets a new secret anyway, so the tokens of pages
-    /// rendered before the login stop working after it.
+    /// Replaces the secret, once per request, when a session of this request
+    /// is regenerated or invalidated: tokens made before the login (or
+    /// logout) stop working after it, whether or not the page renders one.
     fn rotate_csrf_after_regenerate(&self) {
         if !self.regenerates() {
             return;
